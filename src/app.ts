@@ -1,0 +1,93 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { Kysely } from 'kysely';
+import { registerAccountRoutes } from './accounts/routes.js';
+import { registerKeyRoutes } from './auth/routes.js';
+import type { Database } from './db/schema.js';
+import type { AppEnv } from './http/env.js';
+import { DomainError, type ProblemCode, problemResponse } from './http/problem.js';
+import { Router } from './http/route.js';
+import { errorFields, type Logger } from './logger.js';
+import { type DocsAssets, registerSystemRoutes } from './system/routes.js';
+
+export interface AppDeps {
+  /** The database for a request: one shared pool on Node, a per-request client on Workers. */
+  database: (env: object | undefined) => Kysely<Database>;
+  logger: Logger;
+  bodyLimitBytes?: number;
+  docsAssets?: DocsAssets;
+}
+
+const httpStatusCodes: Partial<Record<number, ProblemCode>> = {
+  400: 'malformed_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const router = new Router(app);
+
+  app.use(requestId({ headerName: 'x-request-id' }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    c.set('db', deps.database(c.env));
+    c.set('logger', deps.logger);
+    c.header('x-request-id', c.var.requestId);
+    await next();
+    deps.logger.info('request', {
+      requestId: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path,
+      route: c.req.routePath,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      keyId: c.var.principal?.keyId,
+    });
+  });
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes ?? 10 * 1024 * 1024,
+      onError: () => {
+        throw new DomainError('payload_too_large', `the body exceeds ${deps.bodyLimitBytes ?? 10 * 1024 * 1024} bytes`);
+      },
+    }),
+  );
+
+  registerSystemRoutes(router, app, deps.docsAssets);
+  registerKeyRoutes(router);
+  registerAccountRoutes(router);
+
+  app.notFound((c) => {
+    const allowed = router.allowedMethods(c.req.path);
+    if (allowed.length > 0) {
+      throw new DomainError('method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, {
+        allow: allowed,
+      });
+    }
+    throw new DomainError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+  });
+
+  // The second of the two places that shape errors (the first: the validation hook).
+  app.onError((err, c) => {
+    if (err instanceof DomainError) {
+      const headers: Record<string, string> = {};
+      if (err.code === 'method_not_allowed') headers.allow = (err.extensions.allow as string[]).join(', ');
+      return problemResponse(c, err.code, err.detail, err.extensions, headers);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      // Hono's own client errors (malformed JSON and the like) carry safe messages.
+      return problemResponse(c, httpStatusCodes[err.status] ?? 'malformed_request', err.message || 'bad request');
+    }
+    c.var.logger?.error('unhandled error', { requestId: c.var.requestId, ...errorFields(err) });
+    return problemResponse(c, 'internal_error', 'an unexpected error occurred; quote the requestId when reporting it');
+  });
+
+  return Object.assign(app, { routes: router });
+}
+
+export type App = ReturnType<typeof createApp>;

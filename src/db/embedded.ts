@@ -1,0 +1,23 @@
+import { PGlite, types } from '@electric-sql/pglite';
+import { Kysely } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import type { Database } from './schema.js';
+import { parseDate, parseInt8, parseNumeric } from './types.js';
+
+/**
+ * Embedded PostgreSQL (PGlite). Node only: the Worker entry never imports
+ * this file. `dataDir` undefined keeps the database in memory (tests).
+ */
+export async function createEmbeddedDb(dataDir?: string, loadDataDir?: Blob) {
+  const pg = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    ...(loadDataDir ? { loadDataDir } : {}),
+    parsers: {
+      [types.INT8]: parseInt8,
+      [types.NUMERIC]: parseNumeric,
+      [types.DATE]: parseDate,
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pg) });
+  return { db, pg, close: () => db.destroy() };
+}

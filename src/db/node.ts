@@ -1,0 +1,24 @@
+import { readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../config.js';
+import { migrateToLatest, type ReadMigrationSql } from './migrations.js';
+import { createPostgresDb } from './postgres.js';
+
+export const readMigrationFile: ReadMigrationSql = (name) =>
+  readFile(new URL(`../../sql/${name}.sql`, import.meta.url), 'utf8');
+
+/**
+ * The database for a Node process: a postgres.js pool when DATABASE_URL is
+ * set, else embedded PostgreSQL persisted under DATA_DIR.
+ */
+export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_MAX'>) {
+  if (config.DATABASE_URL) {
+    return { ...createPostgresDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX }), kind: 'postgres' as const };
+  }
+  await mkdir(config.DATA_DIR, { recursive: true });
+  const { createEmbeddedDb } = await import('./embedded.js');
+  const { db, close } = await createEmbeddedDb(config.DATA_DIR);
+  return { db, close, kind: 'embedded' as const };
+}
+
+export const migrate = (db: Parameters<typeof migrateToLatest>[0]) => migrateToLatest(db, readMigrationFile);

@@ -1,0 +1,28 @@
+import { Kysely } from 'kysely';
+import { PostgresJSDialect } from 'kysely-postgres-js';
+import postgres from 'postgres';
+import type { Database } from './schema.js';
+import { PG_OID, parseDate, parseInt8, parseNumeric } from './types.js';
+
+export interface PostgresOptions {
+  url: string;
+  max?: number;
+  /** Workers: one short-lived connection per request. */
+  idleTimeoutSeconds?: number;
+}
+
+/** A Kysely instance over a postgres.js pool. Worker-safe: no Node-only imports. */
+export function createPostgresDb(options: PostgresOptions) {
+  const client = postgres(options.url, {
+    max: options.max ?? 10,
+    idle_timeout: options.idleTimeoutSeconds ?? 30,
+    onnotice: () => {},
+    types: {
+      int8: { to: PG_OID.int8, from: [PG_OID.int8], serialize: String, parse: parseInt8 },
+      numeric: { to: PG_OID.numeric, from: [PG_OID.numeric], serialize: String, parse: parseNumeric },
+      date: { to: PG_OID.date, from: [PG_OID.date], serialize: String, parse: parseDate },
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
+  return { db, close: () => db.destroy() };
+}

@@ -1,0 +1,65 @@
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { bootstrapAdminKey } from './auth/repository.js';
+import { ConfigError, parseConfig } from './config.js';
+import { migrate, openDatabase } from './db/node.js';
+import { createLogger, errorFields } from './logger.js';
+import type { DocsAssets } from './system/routes.js';
+
+const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+const docsAssets: DocsAssets = (file) => readFile(join(swaggerDir, file), 'utf8');
+
+async function main() {
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`healthscore: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL, { service: 'healthscore' });
+  const database = await openDatabase(config);
+  const applied = await migrate(database.db);
+  logger.info('database ready', { kind: database.kind, migrationsApplied: applied });
+
+  const adminKey = await bootstrapAdminKey(database.db);
+  if (adminKey) {
+    // Printed once, outside the structured log, which must never carry secrets.
+    process.stdout.write(
+      `\nFirst start: created an admin API key. It is shown only now; store it safely:\n\n  ${adminKey}\n\n`,
+    );
+  }
+
+  const app = createApp({
+    database: () => database.db,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    docsAssets,
+  });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    server.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(JSON.stringify({ level: 'error', msg: 'start-up failed', ...errorFields(err) }));
+  process.exit(1);
+});
