@@ -1,0 +1,9 @@
+// Text modules bundled by wrangler (see [[rules]] in wrangler.toml).
+declare module 'swagger-ui-dist/swagger-ui.css' {
+  const text: string;
+  export default text;
+}
+declare module 'swagger-ui-dist/swagger-ui-bundle.js' {
+  const text: string;
+  export default text;
+}
