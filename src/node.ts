@@ -1,16 +1,10 @@
-import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { bootstrapAdminKey } from './auth/repository.js';
 import { ConfigError, parseConfig } from './config.js';
 import { migrate, openDatabase } from './db/node.js';
 import { createLogger, errorFields } from './logger.js';
-import type { DocsAssets } from './system/routes.js';
-
-const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-const docsAssets: DocsAssets = (file) => readFile(join(swaggerDir, file), 'utf8');
+import { nodeDocsAssets } from './system/node-assets.js';
 
 async function main() {
   let config;
@@ -40,7 +34,7 @@ async function main() {
     database: () => database.db,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    docsAssets,
+    docsAssets: nodeDocsAssets,
   });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });

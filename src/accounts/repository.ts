@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { AccountRow, Database } from '../db/schema.js';
 import type { FeedPosition } from '../http/cursor.js';
+import { jsonb } from '../db/json.js';
 import type { Account, AccountInput, UpsertOutcome } from './schemas.js';
 
 type Db = Kysely<Database>;
@@ -35,7 +36,7 @@ function toRow(input: AccountInput) {
     timezone: input.timezone ?? null,
     lifecycle_stage: input.lifecycleStage ?? null,
     renewal_date: input.renewalDate ?? null,
-    attributes: JSON.stringify(input.attributes ?? {}),
+    attributes: jsonb(input.attributes ?? {}),
   };
 }
 

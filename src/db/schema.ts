@@ -8,7 +8,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
  * numbers and `date` as a `YYYY-MM-DD` string.
  */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type Json = ColumnType<Record<string, unknown>, string, string>;
+type Json = Record<string, unknown>;
 
 export interface ApiKeysTable {
   id: Generated<number>;

@@ -5,6 +5,7 @@ import { clearKeyCache } from '../../src/auth/middleware.js';
 import type { Scope } from '../../src/auth/keys.js';
 import { createApiKey } from '../../src/auth/repository.js';
 import { createLogger } from '../../src/logger.js';
+import { nodeDocsAssets } from '../../src/system/node-assets.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
 export interface TestServer {
@@ -26,6 +27,7 @@ export async function startTestServer(options: { bodyLimitBytes?: number } = {})
     database: () => database.db,
     logger: createLogger('silent'),
     bodyLimitBytes: options.bodyLimitBytes,
+    docsAssets: nodeDocsAssets,
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

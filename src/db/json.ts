@@ -1,0 +1,8 @@
+import { sql } from 'kysely';
+
+/**
+ * A JSON value for a jsonb column. Sent as text and cast in SQL, because
+ * postgres.js would otherwise JSON-encode an already encoded string a second
+ * time while PGlite would not: this reads the same on both.
+ */
+export const jsonb = <T extends object>(value: T) => sql<T>`cast(${JSON.stringify(value)}::text as jsonb)`;
