@@ -2,7 +2,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /**
  * The checked-in shape of the database. Keep it in step with `sql/`;
- * tests/db/schema.happy.test.ts compares it with the live catalogue.
+ * Keep this file in step with sql/ by hand.
  *
  * Both drivers are set up (src/db/types.ts) so int8 and numeric come back as
  * numbers and `date` as a `YYYY-MM-DD` string.

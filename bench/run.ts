@@ -1,0 +1,51 @@
+import { sql } from 'kysely';
+import { migrate } from '../src/db/node.js';
+import { createPostgresDb } from '../src/db/postgres.js';
+import { DEFAULT_BENCH_URL, recreateDatabase } from './lib/database.js';
+import { describeEnvironment, type Report, saveReport, textTable } from './lib/report.js';
+import type { Section } from './lib/types.js';
+import { accounts } from './sections/accounts.js';
+
+const SECTIONS: Section[] = [accounts];
+
+const log = (message: string) => console.log(`[bench] ${message}`);
+
+async function main(names: string[]) {
+  const unknown = names.filter((name) => !SECTIONS.some((s) => s.name === name));
+  if (unknown.length) throw new Error(`unknown section(s): ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}`);
+  const selected = names.length ? SECTIONS.filter((s) => names.includes(s.name)) : SECTIONS;
+
+  const databaseUrl = process.env.BENCH_DATABASE_URL || DEFAULT_BENCH_URL;
+  await recreateDatabase(databaseUrl);
+  const database = createPostgresDb({ url: databaseUrl, max: 4 });
+  try {
+    await migrate(database.db);
+    const { rows } = await sql<{ version: string }>`select version()`.execute(database.db);
+    const report: Report = { environment: describeEnvironment(rows[0]!.version), sections: {} };
+    log(`database ${new URL(databaseUrl).pathname.slice(1)} recreated; ${report.environment.postgres}`);
+
+    for (const section of selected) {
+      log(`section ${section.name}`);
+      report.sections[section.name] = await section.run({ databaseUrl, db: database.db, log: (m) => log(`${section.name}: ${m}`) });
+    }
+
+    const env = report.environment;
+    console.log(`\n${env.cpus} × ${env.cpuModel}, Node ${env.node}, ${env.postgres.split(' on ')[0]}, ${env.date}`);
+    for (const [name, figures] of Object.entries(report.sections)) {
+      console.log(`\n== ${name}`);
+      for (const table of figures.tables) console.log(`\n${textTable(table)}`);
+      for (const note of figures.notes ?? []) console.log(`- ${note}`);
+    }
+    const files = await saveReport(report, new URL('./results/', import.meta.url));
+    console.log(`\nwrote ${files.join(', ')}`);
+  } finally {
+    await database.close();
+  }
+}
+
+process.once('SIGINT', () => process.exit(130));
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
