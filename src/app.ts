@@ -5,6 +5,7 @@ import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import { registerAccountRoutes } from './accounts/routes.js';
 import { registerKeyRoutes } from './auth/routes.js';
+import { registerSignalRoutes } from './signals/routes.js';
 import type { Database } from './db/schema.js';
 import type { AppEnv } from './http/env.js';
 import { DomainError, type ProblemCode, problemResponse } from './http/problem.js';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps) {
   registerSystemRoutes(router, app, deps.docsAssets);
   registerKeyRoutes(router);
   registerAccountRoutes(router);
+  registerSignalRoutes(router);
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

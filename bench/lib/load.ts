@@ -1,14 +1,23 @@
 import autocannon from 'autocannon';
 
-export interface LoadOptions {
+export interface Target {
   url: string;
   /** A path for each request; called once per request. */
   path: () => string;
   headers?: Record<string, string>;
+}
+
+export interface LoadSettings {
   connections: number;
   durationSeconds: number;
-  warmupSeconds?: number;
   overallRate?: number;
+}
+
+interface Measurement {
+  latencies: number[];
+  requests: number;
+  seconds: number;
+  failures: number;
 }
 
 export interface LoadFigures {
@@ -20,35 +29,64 @@ export interface LoadFigures {
 }
 
 /**
- * One autocannon run. Latencies are collected from the per-response event
- * rather than autocannon's histogram, which keeps whole milliseconds only and,
- * under a rate limit, adds coordinated-omission samples at a fixed 1 ms step.
+ * One autocannon run. Latencies come from the per-response event rather than
+ * autocannon's histogram, which keeps whole milliseconds only and, under a rate
+ * limit, adds coordinated-omission samples at a fixed 1 ms step.
  */
-export async function load(options: LoadOptions): Promise<LoadFigures> {
+async function measure(target: Target, settings: LoadSettings): Promise<Measurement> {
   const latencies: number[] = [];
   const instance = autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.durationSeconds,
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-    ...(options.warmupSeconds ? { warmup: { connections: options.connections, duration: options.warmupSeconds } } : {}),
-    headers: options.headers ?? {},
-    requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: options.path() }) }],
+    url: target.url,
+    connections: settings.connections,
+    duration: settings.durationSeconds,
+    ...(settings.overallRate ? { overallRate: settings.overallRate } : {}),
+    headers: target.headers ?? {},
+    requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: target.path() }) }],
   });
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status >= 200 && status < 300) latencies.push(ms);
   });
   const result = await instance;
-  latencies.sort((a, b) => a - b);
+  return { latencies, requests: result.requests.total, seconds: result.duration, failures: result.non2xx + result.errors + result.timeouts };
+}
+
+function summarise(runs: Measurement[]): LoadFigures {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const sum = (pick: (r: Measurement) => number) => runs.reduce((total, r) => total + pick(r), 0);
   return {
-    requestsPerSecond: result.requests.total / result.duration,
+    requestsPerSecond: sum((r) => r.requests) / sum((r) => r.seconds),
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
-    failures: result.non2xx + result.errors + result.timeouts,
+    failures: sum((r) => r.failures),
   };
 }
 
 function percentile(sorted: number[], p: number) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+export async function warmUp(targets: Target[], settings: LoadSettings) {
+  for (const target of targets) await measure(target, settings);
+}
+
+/**
+ * Loads the targets in alternating rounds (a, b, a, b…) that add up to
+ * `settings.durationSeconds` each, so both see the same background noise.
+ * Also returns the per-round throughput ratio of the first target to the second.
+ */
+export async function compare(a: Target, b: Target, settings: LoadSettings, rounds: number) {
+  const round = { ...settings, durationSeconds: settings.durationSeconds / rounds };
+  const runsA: Measurement[] = [];
+  const runsB: Measurement[] = [];
+  for (let i = 0; i < rounds; i++) {
+    runsA.push(await measure(a, round));
+    runsB.push(await measure(b, round));
+  }
+  const rate = (m: Measurement) => m.requests / m.seconds;
+  return {
+    a: summarise(runsA),
+    b: summarise(runsB),
+    roundRatios: runsA.map((m, i) => rate(m) / rate(runsB[i]!)),
+  };
 }

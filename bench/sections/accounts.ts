@@ -1,7 +1,7 @@
 import { upsertAccounts } from '../../src/accounts/repository.js';
 import type { AccountInput } from '../../src/accounts/schemas.js';
 import { createApiKey } from '../../src/auth/repository.js';
-import { type LoadFigures, type LoadOptions, load } from '../lib/load.js';
+import { compare, type LoadFigures, type Target, warmUp } from '../lib/load.js';
 import { pick, seededRandom } from '../lib/random.js';
 import { type RunningServer, startServer } from '../lib/server.js';
 import type { Cell, Section } from '../lib/types.js';
@@ -11,6 +11,7 @@ const CHUNK = 1_000;
 const CONNECTIONS = 50;
 const DURATION_SECONDS = 10;
 const WARMUP_SECONDS = 3;
+const ROUNDS = 5;
 const FIXED_RATE = 1_000;
 const FIXED_RATE_CONNECTIONS = 10;
 const SERVICE_LABEL = 'GET /v1/accounts/{externalId}';
@@ -71,24 +72,23 @@ export const accounts: Section = {
       servers.push(service);
       const bare = await startServer('bare', {});
       servers.push(bare);
-      const serviceTarget = {
+      const serviceTarget: Target = {
         url: service.url,
         headers: { authorization: `Bearer ${key}` },
         path: () => `/v1/accounts/${externalId(1 + Math.floor(random() * ACCOUNTS))}`,
       };
-      const bareTarget = { url: bare.url, path: () => '/x' };
+      const bareTarget: Target = { url: bare.url, path: () => '/x' };
       await expectOk(serviceTarget);
       await expectOk(bareTarget);
 
-      const run = (target: typeof bareTarget, label: string, options: Partial<LoadOptions>) => {
-        ctx.log(label);
-        return load({ ...target, connections: CONNECTIONS, durationSeconds: DURATION_SECONDS, ...options });
-      };
-      const closedService = await run(serviceTarget, 'closed loop: service', { warmupSeconds: WARMUP_SECONDS });
-      const closedBare = await run(bareTarget, 'closed loop: bare', { warmupSeconds: WARMUP_SECONDS });
-      const fixed = { connections: FIXED_RATE_CONNECTIONS, overallRate: FIXED_RATE };
-      const fixedService = await run(serviceTarget, `${FIXED_RATE} req/s: service`, fixed);
-      const fixedBare = await run(bareTarget, `${FIXED_RATE} req/s: bare`, fixed);
+      const closedLoop = { connections: CONNECTIONS, durationSeconds: DURATION_SECONDS };
+      const fixedRate = { connections: FIXED_RATE_CONNECTIONS, durationSeconds: DURATION_SECONDS, overallRate: FIXED_RATE };
+      ctx.log(`warm-up, ${WARMUP_SECONDS} s each`);
+      await warmUp([serviceTarget, bareTarget], { ...closedLoop, durationSeconds: WARMUP_SECONDS });
+      ctx.log(`closed loop, ${ROUNDS} alternating rounds`);
+      const closed = await compare(serviceTarget, bareTarget, closedLoop, ROUNDS);
+      ctx.log(`fixed rate ${FIXED_RATE} req/s, ${ROUNDS} alternating rounds`);
+      const fixed = await compare(serviceTarget, bareTarget, fixedRate, ROUNDS);
 
       const columns = ['target', 'req/s', 'p50 ms', 'p99 ms', 'failures'];
       return {
@@ -96,17 +96,19 @@ export const accounts: Section = {
           {
             title: `Closed loop: ${CONNECTIONS} connections, ${DURATION_SECONDS} s`,
             columns,
-            rows: [row(SERVICE_LABEL, closedService), row(BARE_LABEL, closedBare), ratioRow(closedService, closedBare)],
+            rows: [row(SERVICE_LABEL, closed.a), row(BARE_LABEL, closed.b), ratioRow(closed.a, closed.b)],
           },
           {
-            title: `Fixed rate: ${FIXED_RATE} req/s (autocannon overallRate), ${FIXED_RATE_CONNECTIONS} connections, ${DURATION_SECONDS} s`,
+            title: `Fixed rate: ${FIXED_RATE.toLocaleString('en-US')} req/s (autocannon overallRate), ${FIXED_RATE_CONNECTIONS} connections, ${DURATION_SECONDS} s`,
             columns,
-            rows: [row(SERVICE_LABEL, fixedService), row(BARE_LABEL, fixedBare), ratioRow(fixedService, fixedBare)],
+            rows: [row(SERVICE_LABEL, fixed.a), row(BARE_LABEL, fixed.b), ratioRow(fixed.a, fixed.b)],
           },
         ],
         notes: [
           `${ACCOUNTS} accounts seeded through upsertAccounts in chunks of ${CHUNK} (${seedSeconds.toFixed(1)} s); ids requested uniformly at random.`,
-          `Closed-loop runs follow a ${WARMUP_SECONDS} s warm-up at the same concurrency; fixed-rate runs follow the closed-loop runs.`,
+          `Each target ran ${DURATION_SECONDS} s per table, in ${ROUNDS} rounds alternating with the other target, after a ${WARMUP_SECONDS} s closed-loop warm-up.`,
+          `Closed-loop req/s ratio per round: ${closed.roundRatios.map((r) => r.toFixed(3)).join(', ')}.`,
+          `autocannon's overallRate sends each connection's share of a second's requests back to back as the second starts, so the fixed-rate figures are latencies within bursts of ${FIXED_RATE_CONNECTIONS} concurrent requests, not under evenly spaced arrivals.`,
         ],
       };
     } finally {
@@ -115,7 +117,7 @@ export const accounts: Section = {
   },
 };
 
-async function expectOk(target: { url: string; path: () => string; headers?: Record<string, string> }) {
+async function expectOk(target: Target) {
   const response = await fetch(target.url + target.path(), { headers: target.headers ?? {} });
   if (!response.ok) throw new Error(`${target.url} answered ${response.status}: ${await response.text()}`);
 }

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { AccountRow, Database } from '../db/schema.js';
 import type { FeedPosition } from '../http/cursor.js';
-import { jsonb } from '../db/json.js';
+import { jsonb } from '../db/params.js';
 import type { Account, AccountInput, UpsertOutcome } from './schemas.js';
 
 type Db = Kysely<Database>;

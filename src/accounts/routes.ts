@@ -1,5 +1,5 @@
 import type { Router } from '../http/route.js';
-import { isInputRejection, sqlState } from '../db/errors.js';
+import { isRejected, writeIsolated } from '../db/isolation.js';
 import { DomainError, notFound } from '../http/problem.js';
 import { encodeCursor } from '../http/cursor.js';
 import { archiveAccount, findAccount, listAccounts, upsertAccounts } from './repository.js';
@@ -21,29 +21,13 @@ import type { Database } from '../db/schema.js';
 
 type ItemResult = { index: number; externalId: string | null; result: UpsertOutcome | 'error'; errors?: { field: string; message: string }[] };
 
-/**
- * Writes the valid items in one statement. Should the database still refuse the
- * statement for one item's data, the items are retried one at a time so only
- * that item fails.
- */
-async function upsertIsolated(db: Kysely<Database>, items: { index: number; input: AccountInput }[]) {
-  const outcomes = new Map<number, UpsertOutcome | { sqlstate: string }>();
-  try {
-    const byId = await upsertAccounts(db, items.map((i) => i.input));
-    for (const item of items) outcomes.set(item.index, byId.get(item.input.externalId)!);
-  } catch (err) {
-    if (!isInputRejection(err)) throw err;
-    for (const item of items) {
-      try {
-        const one = await upsertAccounts(db, [item.input]);
-        outcomes.set(item.index, one.get(item.input.externalId)!);
-      } catch (itemErr) {
-        if (!isInputRejection(itemErr)) throw itemErr;
-        outcomes.set(item.index, { sqlstate: sqlState(itemErr)! });
-      }
-    }
-  }
-  return outcomes;
+/** Upserts valid items; outcomes keyed by batch index. */
+async function upsertItems(db: Kysely<Database>, items: { index: number; input: AccountInput }[]) {
+  const outcomes = await writeIsolated(db, items, async (trx, subset) => {
+    const byId = await upsertAccounts(trx, subset.map((i) => i.input));
+    return subset.map((i) => byId.get(i.input.externalId)!);
+  });
+  return new Map(items.map((item, i) => [item.index, outcomes[i]!]));
 }
 
 export function registerAccountRoutes(router: Router) {
@@ -66,9 +50,9 @@ export function registerAccountRoutes(router: Router) {
     },
     async (c, { params, body }) => {
       const input = { ...body, externalId: params.externalId };
-      const outcomes = await upsertIsolated(c.var.db, [{ index: 0, input }]);
+      const outcomes = await upsertItems(c.var.db, [{ index: 0, input }]);
       const outcome = outcomes.get(0)!;
-      if (typeof outcome === 'object') {
+      if (isRejected(outcome)) {
         throw new DomainError('unprocessable', `the database rejected the account (SQLSTATE ${outcome.sqlstate})`);
       }
       const account = (await findAccount(c.var.db, params.externalId))!;
@@ -152,11 +136,11 @@ export function registerAccountRoutes(router: Router) {
         valid.push({ index, input: parsed.data });
       });
 
-      const outcomes = await upsertIsolated(c.var.db, valid);
+      const outcomes = await upsertItems(c.var.db, valid);
       for (const { index, input } of valid) {
         const outcome = outcomes.get(index)!;
         results[index] =
-          typeof outcome === 'object'
+          isRejected(outcome)
             ? {
                 index,
                 externalId: input.externalId,

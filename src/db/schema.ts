@@ -52,11 +52,139 @@ export interface AccountsTable {
   change_seq: Generated<number>;
 }
 
+export interface UsageEventsTable {
+  account_id: number;
+  event_id: string;
+  occurred_at: Timestamp;
+  metric: string;
+  quantity: number;
+  user_id: string | null;
+  received_at: Generated<Date>;
+}
+
+export interface UsageDailyTable {
+  account_id: number;
+  day: string;
+  metric: string;
+  events: number;
+  quantity: number;
+  active_users: number;
+}
+
+export interface UsageDailyUsersTable {
+  account_id: number;
+  day: string;
+  metric: string;
+  user_id: string;
+}
+
+export interface TicketsTable {
+  account_id: number;
+  ticket_id: string;
+  subject: string | null;
+  status: string;
+  priority: string;
+  opened_at: Timestamp;
+  first_response_at: Timestamp | null;
+  solved_at: Timestamp | null;
+  reopen_count: number;
+  escalated: boolean;
+  sla_breached: boolean;
+  satisfaction: string | null;
+  source_updated_at: Timestamp;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface SurveyResponsesTable {
+  account_id: number;
+  response_id: string;
+  kind: string;
+  score: number;
+  comment: string | null;
+  respondent: string | null;
+  responded_at: Timestamp;
+  created_at: Generated<Date>;
+}
+
+export interface ContractsTable {
+  account_id: number;
+  contract_id: string;
+  start_date: string;
+  end_date: string;
+  arr: number;
+  currency: string | null;
+  seats: number | null;
+  auto_renew: boolean;
+  status: string;
+  payment_status: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ContractHistoryTable {
+  account_id: number;
+  contract_id: string;
+  changed_at: Generated<Date>;
+  status: string;
+  payment_status: string;
+  arr: number;
+  seats: number | null;
+  end_date: string;
+}
+
+export interface RescoreQueueTable {
+  account_id: number;
+  marked_at: Generated<Date>;
+}
+
+export interface IdempotencyKeysTable {
+  api_key_id: number;
+  idempotency_key: string;
+  request_hash: string;
+  response_status: number;
+  response_type: string | null;
+  response_body: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+
+export interface WebhookSourcesTable {
+  name: string;
+  created_at: Generated<Date>;
+}
+
+export interface WebhookSourceSecretsTable {
+  source: string;
+  id: Generated<number>;
+  secret: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp | null;
+}
+
+export interface InboundWebhookMessagesTable {
+  source: string;
+  webhook_id: string;
+  received_at: Generated<Date>;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   bootstrap: BootstrapTable;
   change_clocks: ChangeClocksTable;
   accounts: AccountsTable;
+  usage_events: UsageEventsTable;
+  usage_daily: UsageDailyTable;
+  usage_daily_users: UsageDailyUsersTable;
+  tickets: TicketsTable;
+  survey_responses: SurveyResponsesTable;
+  contracts: ContractsTable;
+  contract_history: ContractHistoryTable;
+  rescore_queue: RescoreQueueTable;
+  idempotency_keys: IdempotencyKeysTable;
+  webhook_sources: WebhookSourcesTable;
+  webhook_source_secrets: WebhookSourceSecretsTable;
+  inbound_webhook_messages: InboundWebhookMessagesTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

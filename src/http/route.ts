@@ -3,6 +3,7 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
 import { type Scope, requireScope } from '../auth/middleware.js';
+import { idempotency, idempotencyHeaderSchema } from '../idempotency/middleware.js';
 import type { AppEnv } from './env.js';
 import { DomainError, type FieldError, problemResponse } from './problem.js';
 import { problemSchema } from './schemas.js';
@@ -110,6 +111,8 @@ export class Router {
     const request = (spec.request ?? {}) as RequestSchemas;
     const middleware: MiddlewareHandler<AppEnv>[] = [];
     if (spec.scope) middleware.push(requireScope(spec.scope));
+    const idempotent = spec.method === 'post' && spec.scope !== null;
+    if (idempotent) middleware.push(idempotency());
     if (request.params) middleware.push(zValidator('param', request.params as never, validationHook as never));
     if (request.headers) middleware.push(zValidator('header', request.headers as never, validationHook as never));
     if (request.query) middleware.push(zValidator('query', request.query as never, validationHook as never));
@@ -139,6 +142,13 @@ export class Router {
   }
 
   private operation(spec: RouteSpec<RequestSchemas>, request: RequestSchemas): ZodOpenApiOperationObject {
+    const idempotent = spec.method === 'post' && spec.scope !== null;
+    const headerSchema =
+      idempotent && request.headers
+        ? (request.headers as z.ZodObject).extend(idempotencyHeaderSchema.shape)
+        : idempotent
+          ? idempotencyHeaderSchema
+          : request.headers;
     const responses: ZodOpenApiOperationObject['responses'] = {
       ...standardProblems(spec.scope !== null, Object.keys(request).length > 0),
     };
@@ -160,7 +170,7 @@ export class Router {
       requestParams: {
         ...(request.params ? { path: request.params as never } : {}),
         ...(request.query ? { query: request.query as never } : {}),
-        ...(request.headers ? { header: request.headers as never } : {}),
+        ...(headerSchema ? { header: headerSchema as never } : {}),
       },
       ...(request.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: request.body } } } }

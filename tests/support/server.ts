@@ -25,7 +25,7 @@ export async function startTestServer(options: { bodyLimitBytes?: number } = {})
   const database = await createTestDatabase();
   const app = createApp({
     database: () => database.db,
-    logger: createLogger('silent'),
+    logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent'),
     bodyLimitBytes: options.bodyLimitBytes,
     docsAssets: nodeDocsAssets,
   });

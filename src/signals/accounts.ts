@@ -1,0 +1,29 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+type Db = Kysely<Database>;
+
+/** Internal ids of the named accounts; with `createMissing`, placeholders for the unknown ones. */
+export async function resolveAccounts(db: Db, externalIds: string[], createMissing: boolean): Promise<Map<string, number>> {
+  const unique = [...new Set(externalIds)];
+  if (unique.length === 0) return new Map();
+  if (createMissing) {
+    await sql`
+      insert into accounts (external_id, name, attributes)
+      select x, x, '{"placeholder": true}'::jsonb from unnest(${unique}::text[]) as x
+      on conflict (external_id) do nothing`.execute(db);
+  }
+  const rows = await db.selectFrom('accounts').select(['id', 'external_id']).where('external_id', 'in', unique).execute();
+  return new Map(rows.map((r) => [r.external_id, r.id]));
+}
+
+/** Queues accounts for the incremental rescoring job; a later mark moves the time forward. */
+export async function markForRescore(db: Db, accountIds: Iterable<number>): Promise<void> {
+  const ids = [...new Set(accountIds)];
+  if (ids.length === 0) return;
+  await sql`
+    insert into rescore_queue (account_id, marked_at)
+    select id, now() from unnest(${ids}::int8[]) as id
+    on conflict (account_id) do update set marked_at = excluded.marked_at
+    where rescore_queue.marked_at < excluded.marked_at`.execute(db);
+}

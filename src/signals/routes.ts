@@ -1,0 +1,36 @@
+import type { Router } from '../http/route.js';
+import { type SignalName, SIGNALS, ingestBatch } from './ingest.js';
+import { MAX_SIGNAL_BATCH, ingestQuerySchema, signalBatchRequestSchema, signalBatchResponseSchema } from './schemas.js';
+
+const ROUTES: Record<SignalName, { path: string; operationId: string; summary: string; idField: string }> = {
+  usage: { path: '/v1/usage/batch', operationId: 'ingestUsage', summary: 'Record usage events', idField: 'eventId' },
+  tickets: { path: '/v1/tickets/batch', operationId: 'ingestTickets', summary: 'Create or update support tickets', idField: 'ticketId' },
+  surveys: { path: '/v1/surveys/batch', operationId: 'ingestSurveys', summary: 'Record survey responses (NPS, CSAT, CES)', idField: 'responseId' },
+  contracts: { path: '/v1/contracts/batch', operationId: 'ingestContracts', summary: 'Create or update contracts and renewals', idField: 'contractId' },
+};
+
+export function registerSignalRoutes(router: Router) {
+  for (const [name, route] of Object.entries(ROUTES) as [SignalName, (typeof ROUTES)[SignalName]][]) {
+    const kind = SIGNALS[name];
+    router.route(
+      {
+        method: 'post',
+        path: route.path,
+        scope: 'ingest',
+        operationId: route.operationId,
+        summary: route.summary,
+        description: `Up to ${MAX_SIGNAL_BATCH} items, one result per item in order. Items that fail validation or name an unknown account are reported with their index and reason; the valid ones are stored. Natural ids make re-sends harmless. Touched accounts are queued for rescoring.`,
+        tags: ['signals'],
+        request: { query: ingestQuerySchema, body: signalBatchRequestSchema.meta({ description: `Items: ${kind.name}s` }) },
+        responses: { 200: { description: 'Per-item results', schema: signalBatchResponseSchema } },
+      },
+      async (c, { query, body }) => {
+        const result = await ingestBatch(c.var.db, kind as (typeof SIGNALS)['usage'], body.items, {
+          createMissingAccounts: query.create_missing_accounts,
+          idField: route.idField,
+        });
+        return c.json(result);
+      },
+    );
+  }
+}
