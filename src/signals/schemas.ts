@@ -7,7 +7,7 @@ const text = (max: number) => z.string().max(max).refine(noNul, 'must not contai
 const instant = z.iso.datetime({ offset: true });
 
 /** Signals from more than a day in the future are clock errors at the sender, not data. */
-const notInFuture = (iso: string) => Date.parse(iso) <= Date.now() + 24 * 3600 * 1000;
+const notInFuture = (iso: string) => !(Date.parse(iso) > Date.now() + 24 * 3600 * 1000);
 
 export const usageEventSchema = z.object({
   eventId: naturalId.meta({ description: 'Unique per account; re-sending it is harmless' }),
