@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 export interface Spawned {
   child: ChildProcess;
@@ -10,9 +9,13 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-/** Runs a TypeScript entry point of this repo in a real child process. */
+/**
+ * Runs a TypeScript entry point of this repo in a real child process: node
+ * itself with tsx as a loader, so a signal reaches the service and not a
+ * wrapper process.
+ */
 export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>): Spawned {
-  const child = spawn(TSX, [entry, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
