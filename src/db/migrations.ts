@@ -6,7 +6,14 @@ import type { Database } from './schema.js';
  * than found by scanning a folder so a bundle (the Worker) knows them too;
  * tests/db/migrations.happy.test.ts fails when this list and sql/ disagree.
  */
-export const MIGRATIONS = ['0001_foundation', '0002_signals', '0003_idempotency_inbound'] as const;
+export const MIGRATIONS = [
+  '0001_foundation',
+  '0002_signals',
+  '0003_idempotency_inbound',
+  '0004_scoring',
+  '0005_outbound_webhooks',
+  '0006_jobs',
+] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;
 

@@ -1,4 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { JobTables } from '../jobs/tables.js';
+import type { ScoringTables } from '../scoring/tables.js';
+import type { OutboundWebhookTables } from '../webhooks/outbound/tables.js';
 
 /**
  * The checked-in shape of the database. Keep it in step with `sql/`;
@@ -7,7 +10,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
  * Both drivers are set up (src/db/types.ts) so int8 and numeric come back as
  * numbers and `date` as a `YYYY-MM-DD` string.
  */
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json = Record<string, unknown>;
 
 export interface ApiKeysTable {
@@ -168,7 +171,11 @@ export interface InboundWebhookMessagesTable {
   received_at: Generated<Date>;
 }
 
-export interface Database {
+/**
+ * Every table. Features from 0004 on keep their table types beside their code
+ * (src/<feature>/tables.ts); they are all part of this one type.
+ */
+export interface Database extends ScoringTables, OutboundWebhookTables, JobTables {
   api_keys: ApiKeysTable;
   bootstrap: BootstrapTable;
   change_clocks: ChangeClocksTable;

@@ -1,0 +1,2 @@
+/** Tables of sql/0006_jobs.sql. */
+export interface JobTables {}

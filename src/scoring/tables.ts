@@ -1,0 +1,2 @@
+/** Tables of sql/0004_scoring.sql. */
+export interface ScoringTables {}
