@@ -12,6 +12,7 @@ import { DomainError, type ProblemCode, problemResponse } from './http/problem.j
 import { Router } from './http/route.js';
 import { errorFields, type Logger } from './logger.js';
 import { type DocsAssets, registerSystemRoutes } from './system/routes.js';
+import { registerInboundWebhookRoutes } from './webhooks/inbound/routes.js';
 
 export interface AppDeps {
   /** The database for a request: one shared pool on Node, a per-request client on Workers. */
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps) {
   registerKeyRoutes(router);
   registerAccountRoutes(router);
   registerSignalRoutes(router);
+  registerInboundWebhookRoutes(router);
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

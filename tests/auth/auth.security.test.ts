@@ -35,12 +35,17 @@ describe('API keys', () => {
     expect((await s.call('GET', '/v1/accounts/x', { key: readOnly })).status).toBe(404);
   });
 
-  it('every operation in the OpenAPI document except the probes requires a scope', async () => {
-    const doc = (await (await s.call('GET', '/openapi.json', { key: null })).json()) as { paths: Record<string, Record<string, { security: unknown[] }>> };
+  it('every operation in the OpenAPI document except the probes and the signature-checked webhook inbox requires a scope', async () => {
+    const doc = (await (await s.call('GET', '/openapi.json', { key: null })).json()) as {
+      paths: Record<string, Record<string, { security: unknown[]; description?: string }>>;
+    };
     const open = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops).filter(([, op]) => op.security.length === 0).map(([method]) => `${method} ${path}`),
     );
-    expect(open.sort()).toEqual(['get /healthz', 'get /openapi.json', 'get /readyz']);
+    // Authenticated by its Standard Webhooks signature instead of an API key (tests/webhooks/inbound.security.test.ts).
+    const signatureAuthenticated = ['post /v1/webhooks/inbound/{source}'];
+    expect(open.sort()).toEqual(['get /healthz', 'get /openapi.json', 'get /readyz', ...signatureAuthenticated].sort());
+    expect(doc.paths['/v1/webhooks/inbound/{source}']!.post!.description).toMatch(/signature/i);
   });
 
   it('keys are stored only as hashes', async () => {
