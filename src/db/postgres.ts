@@ -2,7 +2,7 @@ import { Kysely } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import type { Database } from './schema.js';
-import { PG_OID, parseDate, parseInt8, parseNumeric } from './types.js';
+import { PG_OID, parseDate, parseFloat, parseInt8, parseNumeric } from './types.js';
 
 export interface PostgresOptions {
   url: string;
@@ -21,6 +21,7 @@ export function createPostgresDb(options: PostgresOptions) {
       int8: { to: PG_OID.int8, from: [PG_OID.int8], serialize: String, parse: parseInt8 },
       numeric: { to: PG_OID.numeric, from: [PG_OID.numeric], serialize: String, parse: parseNumeric },
       date: { to: PG_OID.date, from: [PG_OID.date], serialize: String, parse: parseDate },
+      float8: { to: PG_OID.float8, from: [PG_OID.float8, PG_OID.float4], serialize: String, parse: parseFloat },
     },
   });
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });

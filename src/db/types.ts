@@ -2,8 +2,18 @@
  * One reading of PostgreSQL values for both drivers, so code and tests never
  * see a count as a number on one and a string on the other.
  */
-export const PG_OID = { int8: 20, numeric: 1700, date: 1082 } as const;
+export const PG_OID = { int8: 20, numeric: 1700, date: 1082, float4: 700, float8: 701 } as const;
 
-export const parseInt8 = (value: string): number => Number(value);
-export const parseNumeric = (value: string): number => Number(value);
-export const parseDate = (value: string): string => value;
+/**
+ * postgres.js hands array elements to these parsers and passes a NULL
+ * element as the text `NULL` (a real value never prints so), so map it back.
+ */
+const nullable =
+  <T>(parse: (value: string) => T) =>
+  (value: string): T | null =>
+    value === 'NULL' ? null : parse(value);
+
+export const parseInt8 = nullable(Number);
+export const parseNumeric = nullable(Number);
+export const parseFloat = nullable(Number);
+export const parseDate = nullable((value: string) => value);

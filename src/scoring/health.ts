@@ -1,0 +1,147 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { FeedPosition } from '../http/cursor.js';
+import { attribute, explain, type StoredScore } from './explain.js';
+import type { Band } from './model.js';
+import { findScorecard, type Scorecard } from './scorecards.js';
+
+type Db = Kysely<Database>;
+
+const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+
+/** Scorecards by id, loaded once per request. */
+async function scorecardLoader(db: Db) {
+  const cache = new Map<number, Promise<Scorecard | undefined>>();
+  return (id: number) => {
+    if (!cache.has(id)) cache.set(id, findScorecard(db, id));
+    return cache.get(id)!.then((c) => c!);
+  };
+}
+
+async function scoreOnOrBefore(db: Db, accountId: number, day: string) {
+  return db
+    .selectFrom('health_snapshots')
+    .select(['score', 'raw', 'sub', 'pulse', 'scorecard_id', 'taken_at'])
+    .where('account_id', '=', accountId)
+    .where('reason', '=', 'daily')
+    .where('day', '<=', day)
+    .orderBy('day', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+const daysAgo = (n: number) => new Date(Date.now() - n * 86400e3).toISOString().slice(0, 10);
+
+/** Everything a CSM needs about one account's health, or undefined when it has not been scored yet. */
+export async function getHealth(db: Db, accountId: number) {
+  const row = await db.selectFrom('health_scores').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  if (!row) return undefined;
+  const card = await scorecardLoader(db);
+  const scorecard = await card(row.scorecard_id);
+  const stored: StoredScore = { score: row.score, raw: row.raw, sub: row.sub, pulse: row.pulse };
+  const [week, month, pulse] = await Promise.all([
+    scoreOnOrBefore(db, accountId, daysAgo(7)),
+    scoreOnOrBefore(db, accountId, daysAgo(30)),
+    db
+      .selectFrom('health_pulses')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('expires_at', '>', sql<Date>`now()`)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .executeTakeFirst(),
+  ]);
+  const trend = (past: typeof week) => (past?.score != null && row.score !== null ? round(row.score - past.score) : null);
+  return {
+    score: round(row.score),
+    baseScore: round(row.base_score),
+    band: row.band as Band | null,
+    coverage: round(row.coverage),
+    scorecard: { id: scorecard.id, version: scorecard.version, segment: scorecard.segment, name: scorecard.definition.name },
+    trend: { days7: trend(week), days30: trend(month) },
+    pulse: pulse
+      ? { adjustment: pulse.adjustment, reason: pulse.reason, author: pulse.author, expiresAt: pulse.expires_at.toISOString() }
+      : null,
+    explanation: explain(scorecard.definition, stored),
+    attribution: week
+      ? {
+          since: week.taken_at.toISOString(),
+          changes: attribute(
+            { card: (await card(week.scorecard_id)).definition, stored: { score: week.score, raw: week.raw, sub: week.sub, pulse: week.pulse } },
+            { card: scorecard.definition, stored },
+          ),
+        }
+      : null,
+    computedAt: row.computed_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    bandChangedAt: row.band_changed_at?.toISOString() ?? null,
+  };
+}
+
+/** Snapshots in a time range, each with what moved the score since the one before it. */
+export async function getHealthHistory(db: Db, accountId: number, from: Date, to: Date) {
+  const rows = await db
+    .selectFrom('health_snapshots')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('taken_at', '>=', from)
+    .where('taken_at', '<=', to)
+    .orderBy('taken_at')
+    .orderBy('reason')
+    .limit(1000)
+    .execute();
+  const card = await scorecardLoader(db);
+  const items = [];
+  let previous: (typeof rows)[number] | undefined;
+  for (const row of rows) {
+    const stored = { score: row.score, raw: row.raw, sub: row.sub, pulse: row.pulse };
+    items.push({
+      takenAt: row.taken_at.toISOString(),
+      day: row.day,
+      reason: row.reason as 'daily' | 'band_change',
+      score: round(row.score),
+      band: row.band as Band | null,
+      previousBand: row.previous_band as Band | null,
+      coverage: round(row.coverage),
+      changes: previous
+        ? attribute(
+            { card: (await card(previous.scorecard_id)).definition, stored: { score: previous.score, raw: previous.raw, sub: previous.sub, pulse: previous.pulse } },
+            { card: (await card(row.scorecard_id)).definition, stored },
+          )
+        : [],
+    });
+    previous = row;
+  }
+  return items;
+}
+
+/**
+ * The CRM sync feed: scores in change order. Writers of health_scores commit
+ * in change_seq order (the change clock), so a reader that keeps its cursor
+ * misses no account's latest score.
+ */
+export async function healthFeed(db: Db, options: { after?: FeedPosition; updatedSince?: string; limit: number }) {
+  let query = db
+    .selectFrom('health_scores as h')
+    .innerJoin('accounts as a', 'a.id', 'h.account_id')
+    .innerJoin('scorecards as s', 's.id', 'h.scorecard_id')
+    .select(['a.external_id', 'h.account_id', 'h.score', 'h.band', 'h.coverage', 'h.updated_at', 'h.change_seq', 's.version', 's.segment_key']);
+  if (options.after) query = query.where(sql<boolean>`(h.change_seq, h.account_id) > (${options.after.seq}, ${options.after.id})`);
+  if (options.updatedSince) query = query.where('h.updated_at', '>=', new Date(options.updatedSince));
+  const rows = await query.orderBy('h.change_seq').orderBy('h.account_id').limit(options.limit + 1).execute();
+  const page = rows.slice(0, options.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((r) => ({
+      externalId: r.external_id,
+      score: round(r.score),
+      band: r.band as Band | null,
+      coverage: round(r.coverage),
+      scorecardVersion: r.version,
+      scorecardSegment: r.segment_key === '' ? null : r.segment_key,
+      updatedAt: r.updated_at.toISOString(),
+    })),
+    hasMore: rows.length > options.limit,
+    last: last ? { seq: last.change_seq, id: last.account_id } : options.after,
+  };
+}

@@ -1,0 +1,216 @@
+import { CompiledQuery, type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import { FEATURE_NAMES, OBSERVED_COLUMNS, featuresSql } from './features.js';
+import type { Band } from './model.js';
+import { measuresOf } from './scorecard.js';
+import { activeScorecards, ensureDefaultScorecard, type Scorecard } from './scorecards.js';
+import { scoringSelect } from './sql.js';
+
+type Db = Kysely<Database>;
+
+export interface BandChange {
+  accountId: number;
+  previous: Band | null;
+  band: Band;
+  score: number;
+}
+
+export interface RecomputeResult {
+  accounts: number;
+  changed: number;
+  bandChanges: BandChange[];
+}
+
+/** Quantiles kept per feature and segment for percentile measures (1 % … 99 %). */
+const QUANTILES = Array.from({ length: 99 }, (_, i) => (i + 1) / 100);
+const FEATURE_COLUMNS = [...FEATURE_NAMES, ...OBSERVED_COLUMNS];
+
+export const today = () => new Date().toISOString().slice(0, 10);
+
+/** Fills temp table hs_features (dropped at commit) for all accounts (ids null) or some. */
+export async function loadFeatures(trx: Db, ids: number[] | null, asOf: string): Promise<number> {
+  await sql
+    .raw(
+      `create temp table if not exists hs_features (account_id int8 primary key, segment text, ${FEATURE_COLUMNS.map((c) => `${c} float8`).join(', ')}) on commit drop`,
+    )
+    .execute(trx);
+  await sql`truncate hs_features`.execute(trx);
+  const insert = `insert into hs_features (account_id, segment, ${FEATURE_COLUMNS.join(', ')})
+    select account_id, segment, ${FEATURE_COLUMNS.join(', ')} from (${featuresSql('$1', '$2')}) features`;
+  const result = await trx.executeQuery(CompiledQuery.raw(insert, [ids, asOf]));
+  await sql`analyze hs_features`.execute(trx);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** Features ranked by some active scorecard's percentile measures. */
+export const percentileFeatures = (cards: Scorecard[]) => [
+  ...new Set(cards.flatMap((c) => measuresOf(c.definition).filter((m) => m.mapping.type === 'percentile').map((m) => m.feature))),
+];
+
+/**
+ * Quantile breakpoints of each percentile feature per segment ('' for none)
+ * and over everyone ('*'), from hs_features, into `target`.
+ */
+export async function refreshDistributions(trx: Db, features: string[], target: 'feature_distributions' | 'hs_distributions') {
+  if (target === 'hs_distributions') {
+    await sql`create temp table if not exists hs_distributions (feature text, segment_key text, breakpoints float8[],
+                negated_breakpoints float8[], primary key (feature, segment_key)) on commit drop`.execute(trx);
+    await sql`truncate hs_distributions`.execute(trx);
+  }
+  for (const feature of features) {
+    if (!(FEATURE_NAMES as string[]).includes(feature)) throw new Error(`unknown feature ${feature}`);
+    const quantiles = `array[${QUANTILES.join(',')}]::float8[]`;
+    await sql
+      .raw(
+        `insert into ${target} (feature, segment_key, breakpoints, negated_breakpoints)
+         select '${feature}', segment_key, percentile_cont(${quantiles}) within group (order by value),
+                percentile_cont(${quantiles}) within group (order by -value)
+           from (select coalesce(segment, '') as segment_key, ${feature} as value from hs_features where ${feature} is not null
+                 union all
+                 select '*', ${feature} from hs_features where ${feature} is not null) v
+          group by segment_key
+         on conflict (feature, segment_key) do update set breakpoints = excluded.breakpoints, negated_breakpoints = excluded.negated_breakpoints${target === 'feature_distributions' ? ', computed_at = now()' : ''}`,
+      )
+      .execute(trx);
+  }
+}
+
+/** Rows of hs_features that a scorecard scores: its segment, or (default) every segment without its own. */
+function assignment(card: Scorecard, cards: Scorecard[]): string {
+  if (card.segment !== null) return `f.segment = ${literal(card.segment)}`;
+  const own = cards.filter((c) => c.segment !== null).map((c) => literal(c.segment!));
+  return own.length ? `(f.segment is null or f.segment not in (${own.join(', ')}))` : 'true';
+}
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** The features of each scored account with its current band and live pulse. */
+export const scoringInput = (card: Scorecard, cards: Scorecard[]) => `(
+  select f.*, h.band as previous_band, p.adjustment as pulse_adjustment
+    from hs_features f
+    left join health_scores h on h.account_id = f.account_id
+    left join lateral (
+      select adjustment from health_pulses hp
+       where hp.account_id = f.account_id and hp.expires_at > now()
+       order by hp.created_at desc, hp.id desc limit 1) p on true
+   where ${assignment(card, cards)})`;
+
+/**
+ * Scores the accounts in hs_features with their scorecards and writes the
+ * results: health_scores rows that changed (stamped for the sync feed), a
+ * snapshot on every band change and the day's snapshot.
+ */
+async function writeScores(trx: Db, card: Scorecard, cards: Scorecard[], asOf: string) {
+  const select = scoringSelect(card.definition, scoringInput(card, cards), 'feature_distributions');
+  const statement = `
+with computed as materialized (${select}),
+clock as materialized (select healthscore_change_seq('health_scores') as seq),
+changed as (
+  insert into health_scores as h (account_id, scorecard_id, score, base_score, band, coverage, raw, sub, pulse,
+                                  computed_at, updated_at, band_changed_at, change_seq)
+  select account_id, $1, score, base, band, coverage, raw, sub, pulse, now(), now(),
+         case when band is not null then now() end, (select seq from clock)
+    from computed
+  on conflict (account_id) do update set
+    scorecard_id = excluded.scorecard_id, score = excluded.score, base_score = excluded.base_score, band = excluded.band,
+    coverage = excluded.coverage, raw = excluded.raw, sub = excluded.sub, pulse = excluded.pulse,
+    computed_at = now(), updated_at = now(), change_seq = excluded.change_seq,
+    band_changed_at = case when h.band is distinct from excluded.band then now() else h.band_changed_at end
+  where (h.scorecard_id, h.score, h.band, h.coverage, h.raw, h.sub, h.pulse)
+        is distinct from (excluded.scorecard_id, excluded.score, excluded.band, excluded.coverage, excluded.raw, excluded.sub, excluded.pulse)
+  returning account_id
+),
+band_changes as (
+  insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, pulse)
+  select account_id, now(), 'band_change', $2::date, $1, score, band, previous_band, coverage, raw, sub, pulse
+    from computed where band is distinct from previous_band and band is not null
+  returning account_id, previous_band, band, score
+),
+daily as (
+  insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, pulse)
+  select account_id, now(), 'daily', $2::date, $1, score, band, previous_band, coverage, raw, sub, pulse
+    from computed
+  on conflict (account_id, day) where reason = 'daily' do update set
+    taken_at = excluded.taken_at, scorecard_id = excluded.scorecard_id, score = excluded.score, band = excluded.band,
+    coverage = excluded.coverage, raw = excluded.raw, sub = excluded.sub, pulse = excluded.pulse
+  where (health_snapshots.scorecard_id, health_snapshots.score, health_snapshots.band, health_snapshots.coverage,
+         health_snapshots.raw, health_snapshots.sub, health_snapshots.pulse)
+        is distinct from (excluded.scorecard_id, excluded.score, excluded.band, excluded.coverage, excluded.raw, excluded.sub, excluded.pulse)
+)
+select (select count(*)::int from computed) as accounts,
+       (select count(*)::int from changed) as changed,
+       coalesce((select json_agg(json_build_array(account_id, previous_band, band, score)) from band_changes), '[]'::json)::text as band_changes`;
+  const { rows } = await trx.executeQuery<{ accounts: number; changed: number; band_changes: string }>(
+    CompiledQuery.raw(statement, [card.id, asOf]),
+  );
+  const row = rows[0]!;
+  const bandChanges = (JSON.parse(row.band_changes) as [number, Band | null, Band, number][]).map(
+    ([accountId, previous, band, score]) => ({ accountId, previous, band, score }),
+  );
+  return { accounts: row.accounts, changed: row.changed, bandChanges };
+}
+
+export interface RecomputeOptions {
+  /** Some accounts (the incremental run) or all (null). */
+  accountIds: number[] | null;
+  asOf?: string;
+  /** Refresh the percentile distributions first (the full run does). */
+  refreshDistributions?: boolean;
+}
+
+/**
+ * Recomputes health in one transaction, set-based: features for the accounts,
+ * then each active scorecard's statement over them. Returns what changed so
+ * the caller can raise alerts and events in the same transaction.
+ */
+export async function recompute(db: Db, options: RecomputeOptions): Promise<RecomputeResult> {
+  const asOf = options.asOf ?? today();
+  return inTransaction(db, async (trx) => {
+    await ensureDefaultScorecard(trx);
+    const cards = await activeScorecards(trx);
+    await loadFeatures(trx, options.accountIds, asOf);
+    const ranked = percentileFeatures(cards);
+    const known = await trx.selectFrom('feature_distributions').select('feature').distinct().execute();
+    const missing = ranked.some((f) => !known.some((k) => k.feature === f));
+    if (ranked.length && (options.refreshDistributions || missing)) {
+      if (options.accountIds !== null) await loadFeatures(trx, null, asOf);
+      await refreshDistributions(trx, ranked, 'feature_distributions');
+      if (options.accountIds !== null) await loadFeatures(trx, options.accountIds, asOf);
+    }
+    const total: RecomputeResult = { accounts: 0, changed: 0, bandChanges: [] };
+    for (const card of cards) {
+      const result = await writeScores(trx, card, cards, asOf);
+      total.accounts += result.accounts;
+      total.changed += result.changed;
+      total.bandChanges.push(...result.bandChanges);
+    }
+    return total;
+  });
+}
+
+/**
+ * The incremental run: takes up to `limit` accounts marked for rescoring,
+ * recomputes them and clears their marks, unless marked again meanwhile.
+ * Concurrent runs take disjoint accounts (SKIP LOCKED).
+ */
+export async function recomputeDirty(db: Db, limit = 10_000): Promise<RecomputeResult & { claimed: number }> {
+  return inTransaction(db, async (trx) => {
+    const claimed = await sql<{ account_id: number; marked_at: Date }>`
+      select account_id, marked_at from rescore_queue order by marked_at limit ${limit} for update skip locked`.execute(trx);
+    if (claimed.rows.length === 0) return { accounts: 0, changed: 0, bandChanges: [], claimed: 0 };
+    const ids = claimed.rows.map((r) => r.account_id);
+    const result = await recompute(trx, { accountIds: ids });
+    await sql`delete from rescore_queue where account_id = any(${ids}::int8[])`.execute(trx);
+    return { ...result, claimed: ids.length };
+  });
+}
+
+/** The nightly run: everyone, distributions refreshed, queue cleared of what this run covered. */
+export async function recomputeAll(db: Db, asOf?: string): Promise<RecomputeResult> {
+  return inTransaction(db, async (trx) => {
+    const started = await sql<{ now: Date }>`select now() as now`.execute(trx);
+    const result = await recompute(trx, { accountIds: null, asOf, refreshDistributions: true });
+    await sql`delete from rescore_queue where marked_at <= ${started.rows[0]!.now}`.execute(trx);
+    return result;
+  });
+}

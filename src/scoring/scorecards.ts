@@ -1,0 +1,86 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { jsonb } from '../db/params.js';
+import { DEFAULT_SCORECARD, type ScorecardDefinition, scorecardDefinitionSchema } from './scorecard.js';
+
+type Db = Kysely<Database>;
+
+export interface Scorecard {
+  id: number;
+  /** null: the default scorecard */
+  segment: string | null;
+  version: number;
+  active: boolean;
+  definition: ScorecardDefinition;
+  createdAt: Date;
+  activatedAt: Date | null;
+}
+
+type Row = Awaited<ReturnType<typeof baseQuery>>[number];
+const baseQuery = (db: Db) => db.selectFrom('scorecards').selectAll().execute();
+
+function toScorecard(row: Row): Scorecard {
+  return {
+    id: row.id,
+    segment: row.segment_key === '' ? null : row.segment_key,
+    version: row.version,
+    active: row.active,
+    definition: scorecardDefinitionSchema.parse(row.definition),
+    createdAt: row.created_at,
+    activatedAt: row.activated_at,
+  };
+}
+
+/** Installs the shipped default scorecard as version 1 when there is none. */
+export async function ensureDefaultScorecard(db: Db): Promise<void> {
+  await db
+    .insertInto('scorecards')
+    .values({ segment_key: '', version: 1, definition: jsonb(DEFAULT_SCORECARD), active: true, activated_at: sql`now()` })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
+export async function activeScorecards(db: Db): Promise<Scorecard[]> {
+  const rows = await db.selectFrom('scorecards').selectAll().where('active', '=', true).orderBy('segment_key').execute();
+  return rows.map(toScorecard);
+}
+
+export async function listScorecards(db: Db, segment?: string | null): Promise<Scorecard[]> {
+  let query = db.selectFrom('scorecards').selectAll();
+  if (segment !== undefined) query = query.where('segment_key', '=', segment ?? '');
+  return (await query.orderBy('segment_key').orderBy('version').execute()).map(toScorecard);
+}
+
+export async function findScorecard(db: Db, id: number): Promise<Scorecard | undefined> {
+  const row = await db.selectFrom('scorecards').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toScorecard(row) : undefined;
+}
+
+/** Adds the next version for a segment (inactive until activated). */
+export async function createScorecardVersion(db: Db, segment: string | null, definition: ScorecardDefinition): Promise<Scorecard> {
+  const key = segment ?? '';
+  const row = await db
+    .insertInto('scorecards')
+    .values({
+      segment_key: key,
+      version: sql<number>`(select coalesce(max(version), 0) + 1 from scorecards where segment_key = ${key})`,
+      definition: jsonb(definition),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toScorecard(row);
+}
+
+/** Makes a version the active one of its segment (the caller owns the transaction). */
+export async function activateScorecard(trx: Db, id: number): Promise<Scorecard | undefined> {
+  const target = await trx.selectFrom('scorecards').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  if (!target) return undefined;
+  await trx.updateTable('scorecards').set({ active: false }).where('segment_key', '=', target.segment_key).where('active', '=', true).where('id', '<>', id).execute();
+  const row = await trx
+    .updateTable('scorecards')
+    .set({ active: true, activated_at: sql`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toScorecard(row);
+}

@@ -1,0 +1,115 @@
+import { FEATURES } from './features.js';
+import type { Mapping, OrderedMeasure, ScorecardDefinition } from './scorecard.js';
+import { measuresOf } from './scorecard.js';
+
+/**
+ * The SQL twin of model.ts: turns a scorecard into the expressions that score
+ * every account in one set-based statement. Each expression repeats the
+ * TypeScript arithmetic in the same order, so both give the same doubles;
+ * tests/scoring/sql-agreement.test.ts holds them to it on random data.
+ *
+ * Only numbers from a validated scorecard are inlined, never user text.
+ */
+const num = (n: number) => {
+  if (!Number.isFinite(n)) throw new Error(`not a finite number: ${n}`);
+  return `(${n})::float8`;
+};
+
+function mappingSql(raw: string, mapping: Mapping, breakpoints: string): string {
+  switch (mapping.type) {
+    case 'linear': {
+      const p = mapping.points;
+      const parts = [`when ${raw} <= ${num(p[0]![0])} then ${num(p[0]![1])}`];
+      for (let i = 1; i < p.length; i++) {
+        const [x0, y0] = p[i - 1]!;
+        const [x1, y1] = p[i]!;
+        parts.push(
+          `when ${raw} <= ${num(x1)} then ${num(y0)} + ((${num(y1)} - ${num(y0)}) * (${raw} - ${num(x0)})) / (${num(x1)} - ${num(x0)})`,
+        );
+      }
+      return `case when ${raw} is null then null ${parts.join(' ')} else ${num(p.at(-1)![1])} end`;
+    }
+    case 'bands': {
+      const steps = [...mapping.bands].reverse().map((b) => `when ${raw} >= ${num(b.min)} then ${num(b.score)}`);
+      return `case when ${raw} is null then null ${steps.join(' ')} else ${num(mapping.bands[0]!.score)} end`;
+    }
+    case 'percentile': {
+      const value = mapping.higherIsBetter ? raw : `-${raw}`;
+      const rank = `(100 * width_bucket(${value}, ${breakpoints}))::float8 / cardinality(${breakpoints})`;
+      const guard = `${raw} is null or ${breakpoints} is null or cardinality(${breakpoints}) = 0`;
+      return `case when ${guard} then null else ${rank} end`;
+    }
+  }
+}
+
+const freshSql = (m: OrderedMeasure) =>
+  m.freshnessDays === undefined
+    ? `f.${m.feature}`
+    : `case when f.${FEATURES[m.feature].observed} <= ${m.freshnessDays} then f.${m.feature} end`;
+
+export interface ScoringSql {
+  /** Joins for the percentile measures' breakpoints, to add after `from <features> f`. */
+  joins: string;
+  /** Select list computing raw_i, sub_i, base, coverage for alias f (features) and p (pulse). */
+  columns: string;
+}
+
+/**
+ * The scoring select for a scorecard over features `f`, pulse adjustment
+ * `pulse_adjustment` and previous band `previous_band` available as columns of
+ * the inner relation. `distributions` names the relation with breakpoints.
+ */
+export function scoringSelect(card: ScorecardDefinition, inner: string, distributions: string): string {
+  const measures = measuresOf(card);
+  const joins = measures
+    .map((m, i) =>
+      m.mapping.type === 'percentile'
+        ? `left join ${distributions} ds${i} on ds${i}.feature = '${m.feature}' and ds${i}.segment_key = coalesce(f.segment, '')
+           left join ${distributions} dg${i} on dg${i}.feature = '${m.feature}' and dg${i}.segment_key = '*'`
+        : '',
+    )
+    .join('\n');
+  const raws = measures.map((m, i) => `${freshSql(m)} as r${i}`);
+  const bps = measures.map((m, i) => {
+    if (m.mapping.type !== 'percentile') return `null::float8[] as bp${i}`;
+    const column = m.mapping.higherIsBetter ? 'breakpoints' : 'negated_breakpoints';
+    return `coalesce(ds${i}.${column}, dg${i}.${column}) as bp${i}`;
+  });
+  const subs = measures.map((m, i) => `${mappingSql(`r${i}`, m.mapping, `bp${i}`)} as s${i}`);
+  const weightSum = measures.reduce((sum, m) => sum + m.weight, 0);
+  const numerator = measures.map((m, i) => `coalesce(${num(m.weight)} * s${i}, 0)`).join(' + ');
+  const denominator = measures.map((m, i) => `case when s${i} is not null then ${num(m.weight)} else 0 end`).join(' + ');
+  const rawArray = `array[${measures.map((_, i) => `r${i}`).join(', ')}]::float8[]`;
+  const subArray = `array[${measures.map((_, i) => `s${i}`).join(', ')}]::float8[]`;
+  const { green, red, hysteresis: h } = card.bands;
+  const plain = (s: string) => `case when ${s} >= ${num(green)} then 'green' when ${s} < ${num(red)} then 'red' else 'yellow' end`;
+  const band = `case
+      when score is null then previous_band
+      when previous_band is null then ${plain('score')}
+      when previous_band = 'green' then case when score < ${num(green - h)} then ${plain('score')} else 'green' end
+      when previous_band = 'red' then case when score >= ${num(red + h)} then ${plain('score')} else 'red' end
+      when score >= ${num(green + h)} then 'green'
+      when score < ${num(red - h)} then 'red'
+      else 'yellow' end`;
+  return `
+select account_id, segment, previous_band, pulse_adjustment as pulse, raw, sub, base, coverage, score, ${band} as band
+from (
+  select *, case when base is null then null
+                 when pulse_adjustment is null or pulse_adjustment = 0 then base
+                 else least(100::float8, greatest(0::float8, base + pulse_adjustment)) end as score
+  from (
+    select account_id, segment, previous_band, pulse_adjustment, ${rawArray} as raw, ${subArray} as sub,
+           case when (${denominator}) > 0 then (${numerator}) / (${denominator}) end as base,
+           (${denominator}) / ${num(weightSum)} as coverage
+    from (
+      select account_id, segment, previous_band, pulse_adjustment, ${raws.map((_, i) => `r${i}`).join(', ')},
+             ${subs.join(',\n             ')}
+      from (
+        select f.account_id, f.segment, f.previous_band, f.pulse_adjustment, ${raws.join(', ')}, ${bps.join(', ')}
+        from ${inner} f
+        ${joins}
+      ) with_raw
+    ) with_sub
+  ) combined
+) scored`;
+}
