@@ -27,7 +27,8 @@ export function mapRaw(raw: number, mapping: Mapping, breakpoints?: Breakpoints)
         const [x1, y1] = pts[i]!;
         if (raw <= x1) {
           const [x0, y0] = pts[i - 1]!;
-          return y0 + ((y1 - y0) * (raw - x0)) / (x1 - x0);
+          // Clamped to the segment's ends: rounding must never leave them.
+          return Math.min(Math.max(y0 + ((y1 - y0) * (raw - x0)) / (x1 - x0), Math.min(y0, y1)), Math.max(y0, y1));
         }
       }
       return pts.at(-1)![1];

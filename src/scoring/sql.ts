@@ -23,9 +23,8 @@ function mappingSql(raw: string, mapping: Mapping, breakpoints: string): string 
       for (let i = 1; i < p.length; i++) {
         const [x0, y0] = p[i - 1]!;
         const [x1, y1] = p[i]!;
-        parts.push(
-          `when ${raw} <= ${num(x1)} then ${num(y0)} + ((${num(y1)} - ${num(y0)}) * (${raw} - ${num(x0)})) / (${num(x1)} - ${num(x0)})`,
-        );
+        const line = `${num(y0)} + ((${num(y1)} - ${num(y0)}) * (${raw} - ${num(x0)})) / (${num(x1)} - ${num(x0)})`;
+        parts.push(`when ${raw} <= ${num(x1)} then least(greatest(${line}, ${num(Math.min(y0, y1))}), ${num(Math.max(y0, y1))})`);
       }
       return `case when ${raw} is null then null ${parts.join(' ')} else ${num(p.at(-1)![1])} end`;
     }
