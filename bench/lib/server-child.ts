@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../../src/app.js';
@@ -17,15 +18,19 @@ async function start(kind: string) {
   return { fetch: app.fetch, close: database.close };
 }
 
-const target = await start(process.argv[2] ?? 'service');
+const kind = process.argv[2] ?? 'service';
+const target = await start(kind);
 const server = serve({ fetch: target.fetch, port: 0, hostname: '127.0.0.1' }, (info) => process.send?.({ port: info.port }));
 
+/** postgres.js end() can hang after the pool was saturated; see docs/benchmarks.md. */
+const CLOSE_LIMIT_MS = 2_000;
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
   server.close();
-  await target.close();
+  const closed = await Promise.race([target.close().then(() => true), sleep(CLOSE_LIMIT_MS, false)]);
+  if (!closed) console.error(`[bench] ${kind} server: the database pool did not close within ${CLOSE_LIMIT_MS} ms; exiting anyway`);
   process.exit(0);
 }
 process.on('message', (message) => message === 'stop' && void stop());

@@ -63,7 +63,7 @@ export const accounts: Section = {
       await upsertAccounts(ctx.db, chunk);
     }
     const seedSeconds = (performance.now() - seedStarted) / 1000;
-    ctx.log(`seeded ${ACCOUNTS} accounts in ${seedSeconds.toFixed(1)} s`);
+    ctx.log(`seeded ${ACCOUNTS.toLocaleString('en-US')} accounts in ${seedSeconds.toFixed(1)} s`);
     const { key } = await createApiKey(ctx.db, 'bench', ['read']);
 
     const servers: RunningServer[] = [];
@@ -87,7 +87,7 @@ export const accounts: Section = {
       await warmUp([serviceTarget, bareTarget], { ...closedLoop, durationSeconds: WARMUP_SECONDS });
       ctx.log(`closed loop, ${ROUNDS} alternating rounds`);
       const closed = await compare(serviceTarget, bareTarget, closedLoop, ROUNDS);
-      ctx.log(`fixed rate ${FIXED_RATE} req/s, ${ROUNDS} alternating rounds`);
+      ctx.log(`fixed rate ${FIXED_RATE.toLocaleString('en-US')} req/s, ${ROUNDS} alternating rounds`);
       const fixed = await compare(serviceTarget, bareTarget, fixedRate, ROUNDS);
 
       const columns = ['target', 'req/s', 'p50 ms', 'p99 ms', 'failures'];
@@ -105,7 +105,7 @@ export const accounts: Section = {
           },
         ],
         notes: [
-          `${ACCOUNTS} accounts seeded through upsertAccounts in chunks of ${CHUNK} (${seedSeconds.toFixed(1)} s); ids requested uniformly at random.`,
+          `${ACCOUNTS.toLocaleString('en-US')} accounts seeded through upsertAccounts in chunks of ${CHUNK} (${seedSeconds.toFixed(1)} s); ids requested uniformly at random.`,
           `Each target ran ${DURATION_SECONDS} s per table, in ${ROUNDS} rounds alternating with the other target, after a ${WARMUP_SECONDS} s closed-loop warm-up.`,
           `Closed-loop req/s ratio per round: ${closed.roundRatios.map((r) => r.toFixed(3)).join(', ')}.`,
           `autocannon's overallRate sends each connection's share of a second's requests back to back as the second starts, so the fixed-rate figures are latencies within bursts of ${FIXED_RATE_CONNECTIONS} concurrent requests, not under evenly spaced arrivals.`,

@@ -3,6 +3,9 @@ import { parseScopes } from '../auth/keys.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/repository.js';
 import { ConfigError, parseConfig } from '../config.js';
 import { migrate, openDatabase } from '../db/node.js';
+import { demoCommand } from '../demo/generate.js';
+import { importCommand } from './import.js';
+import { webhooksCommand } from './webhooks.js';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -10,6 +13,14 @@ const USAGE = `usage: npm run cli -- <command>
   keys create --name NAME --scopes a,b      create an API key (scopes: read, write, ingest, admin)
   keys list                                 list keys (never their secrets)
   keys revoke ID                            revoke a key
+  import <usage|tickets|surveys|contracts> FILE.csv [--create-missing-accounts] [--batch-size N]
+                                            backfill signals from a CSV file (see docs/csv-import.md)
+  demo [--accounts N] [--seed S] [--as-of YYYY-MM-DD]
+                                            fill the database with a generated demo portfolio (docs/demo-data.md)
+  webhooks add-source NAME                  create an inbound webhook source; prints its secret once
+  webhooks rotate NAME [--expire-old-hours H]
+                                            add a secret; older ones keep verifying H hours (default 24)
+  webhooks list                             list webhook sources (never their secrets)
 
 Uses DATABASE_URL when set, else the embedded database under DATA_DIR (./data).`;
 
@@ -70,6 +81,12 @@ async function main(argv: string[]) {
     }
     case 'keys':
       return keys(rest);
+    case 'import':
+      return importCommand(rest, withDatabase);
+    case 'demo':
+      return demoCommand(rest, withDatabase);
+    case 'webhooks':
+      return webhooksCommand(rest, withDatabase, (m) => new UsageError(m));
     case undefined:
     case 'help':
     case '--help':
