@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { DomainError } from '../http/problem.js';
-import { grants, hashApiKey, looksLikeApiKey, type Principal, type Scope } from './keys.js';
+import { grants, looksLikeApiKey, type Principal, type Scope } from './keys.js';
 import { authenticateApiKey } from './repository.js';
 
 export type { Scope } from './keys.js';
@@ -15,16 +15,16 @@ const CACHE_MAX = 10_000;
 const cache = new Map<string, { principal: Principal; expires: number }>();
 
 async function resolvePrincipal(c: Parameters<MiddlewareHandler<AppEnv>>[0], key: string) {
-  const hash = await hashApiKey(key);
-  const hit = cache.get(hash);
+  // Keyed by the key itself (process memory only) so a cache hit costs no hashing.
+  const hit = cache.get(key);
   if (hit && hit.expires > Date.now()) return hit.principal;
   const principal = await authenticateApiKey(c.var.db, key);
   if (!principal) {
-    cache.delete(hash);
+    cache.delete(key);
     return undefined;
   }
   if (cache.size >= CACHE_MAX) cache.clear();
-  cache.set(hash, { principal, expires: Date.now() + CACHE_TTL_MS });
+  cache.set(key, { principal, expires: Date.now() + CACHE_TTL_MS });
   return principal;
 }
 

@@ -25,5 +25,7 @@ export function createPostgresDb(options: PostgresOptions) {
     },
   });
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
-  return { db, close: () => db.destroy() };
+  // end() with a timeout: a bare end() can wait forever for connections the
+  // dialect reserved for queries still running at shutdown.
+  return { db, close: () => client.end({ timeout: 5 }) };
 }
