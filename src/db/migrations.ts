@@ -4,7 +4,7 @@ import type { Database } from './schema.js';
 /**
  * The migrations, in order: one numbered file in sql/ each. Listed here rather
  * than found by scanning a folder so a bundle (the Worker) knows them too;
- * tests/db/migrations.happy.test.ts fails when this list and sql/ disagree.
+ * tests/db/schema.happy.test.ts fails when this list and sql/ disagree.
  */
 export const MIGRATIONS = [
   '0001_foundation',
@@ -13,6 +13,8 @@ export const MIGRATIONS = [
   '0004_scoring',
   '0005_outbound_webhooks',
   '0006_jobs',
+  '0007_alerts',
+  '0008_follow_ups',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

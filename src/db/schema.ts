@@ -1,4 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { AlertTables } from '../alerts/tables.js';
+import type { FollowUpTables } from '../follow-ups/tables.js';
 import type { JobTables } from '../jobs/tables.js';
 import type { ScoringTables } from '../scoring/tables.js';
 import type { OutboundWebhookTables } from '../webhooks/outbound/tables.js';
@@ -175,7 +177,7 @@ export interface InboundWebhookMessagesTable {
  * Every table. Features from 0004 on keep their table types beside their code
  * (src/<feature>/tables.ts); they are all part of this one type.
  */
-export interface Database extends ScoringTables, OutboundWebhookTables, JobTables {
+export interface Database extends ScoringTables, OutboundWebhookTables, JobTables, AlertTables, FollowUpTables {
   api_keys: ApiKeysTable;
   bootstrap: BootstrapTable;
   change_clocks: ChangeClocksTable;

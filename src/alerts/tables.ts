@@ -1,0 +1,2 @@
+/** Tables of sql/0007_alerts.sql. */
+export interface AlertTables {}
