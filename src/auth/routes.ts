@@ -49,6 +49,7 @@ export function registerKeyRoutes(router: Router) {
       path: '/v1/admin/keys',
       scope: 'admin',
       operationId: 'createApiKey',
+      idempotent: false,
       summary: 'Create an API key',
       description: 'The response carries the secret `key`; it is shown this once and stored only as a hash.',
       tags,

@@ -47,7 +47,16 @@ export interface RouteSpec<S extends RequestSchemas> {
   responses: Record<number, ResponseSpec>;
   /** Extra middleware run after auth and validation, before the handler. */
   use?: MiddlewareHandler<AppEnv>[];
+  /**
+   * POST routes honour Idempotency-Key unless this is false. Turn it off where
+   * the response carries a secret: a stored response would keep it in the
+   * database for a day.
+   */
+  idempotent?: boolean;
 }
+
+const honoursIdempotencyKey = (spec: RouteSpec<RequestSchemas>) =>
+  spec.method === 'post' && spec.scope !== null && spec.idempotent !== false;
 
 export type RouteHandler<S extends RequestSchemas> = (
   c: Context<AppEnv>,
@@ -111,8 +120,7 @@ export class Router {
     const request = (spec.request ?? {}) as RequestSchemas;
     const middleware: MiddlewareHandler<AppEnv>[] = [];
     if (spec.scope) middleware.push(requireScope(spec.scope));
-    const idempotent = spec.method === 'post' && spec.scope !== null;
-    if (idempotent) middleware.push(idempotency());
+    if (honoursIdempotencyKey(spec as RouteSpec<RequestSchemas>)) middleware.push(idempotency());
     if (request.params) middleware.push(zValidator('param', request.params as never, validationHook as never));
     if (request.headers) middleware.push(zValidator('header', request.headers as never, validationHook as never));
     if (request.query) middleware.push(zValidator('query', request.query as never, validationHook as never));
@@ -142,7 +150,7 @@ export class Router {
   }
 
   private operation(spec: RouteSpec<RequestSchemas>, request: RequestSchemas): ZodOpenApiOperationObject {
-    const idempotent = spec.method === 'post' && spec.scope !== null;
+    const idempotent = honoursIdempotencyKey(spec);
     const headerSchema =
       idempotent && request.headers
         ? (request.headers as z.ZodObject).extend(idempotencyHeaderSchema.shape)

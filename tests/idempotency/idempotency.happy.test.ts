@@ -135,3 +135,16 @@ describe('Idempotency-Key', () => {
     await expectProblem(await post('x'.repeat(256), { items: events('bad-key', 1) }), 400, 'validation_failed');
   });
 });
+
+describe('routes whose responses carry secrets', () => {
+  it('do not store their response under an Idempotency-Key', async () => {
+    const headers = { 'idempotency-key': 'k-secret' };
+    const first = await s.call('POST', '/v1/admin/keys', { key: s.adminKey, body: { name: 'x', scopes: ['read'] }, headers });
+    const second = await s.call('POST', '/v1/admin/keys', { key: s.adminKey, body: { name: 'x', scopes: ['read'] }, headers });
+    const a = (await first.json()) as { key: string };
+    const b = (await second.json()) as { key: string };
+    expect(a.key).not.toBe(b.key);
+    const stored = await s.db.selectFrom('idempotency_keys').select('response_body').execute();
+    expect(stored.some((r) => r.response_body.includes(a.key))).toBe(false);
+  });
+});

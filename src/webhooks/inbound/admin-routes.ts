@@ -97,6 +97,7 @@ export function registerWebhookSourceRoutes(router: Router) {
       path: '/v1/admin/webhook-sources/{source}/secrets',
       scope: 'admin',
       operationId: 'rotateWebhookSecret',
+      idempotent: false,
       summary: "Rotate a source's signing secret",
       description:
         `Adds a new secret and returns it this once. The older secrets keep verifying for \`expiresInHours\` (default ${DEFAULT_ROTATION_OVERLAP_HOURS}) ` +
