@@ -5,6 +5,7 @@ import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import { registerAccountRoutes } from './accounts/routes.js';
 import { registerKeyRoutes } from './auth/routes.js';
+import { registerScoringRoutes } from './scoring/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
 import type { Database } from './db/schema.js';
 import type { AppEnv } from './http/env.js';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps) {
   registerKeyRoutes(router);
   registerAccountRoutes(router);
   registerSignalRoutes(router);
+  registerScoringRoutes(router);
   registerInboundWebhookRoutes(router);
 
   app.notFound((c) => {
