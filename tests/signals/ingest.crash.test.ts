@@ -32,7 +32,7 @@ describe('ingest under SIGKILL', () => {
     const env = { PORT: String(port), DATABASE_URL: t?.url ?? '', DATA_DIR: dataDir ?? '', LOG_LEVEL: 'warn' };
     const base = `http://127.0.0.1:${port}`;
     let service: Spawned = spawnTs('src/node.ts', [], env);
-    const start = async () => waitFor(async () => (await fetch(`${base}/healthz`)).ok, 60_000, 'service start');
+    const start = async () => waitFor(async () => (await fetch(`${base}/healthz`)).ok, 180_000, 'service start');
     await start();
     const key = /hs_[A-Za-z0-9_-]{40,}/.exec(service.output())![0];
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
