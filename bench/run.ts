@@ -5,8 +5,11 @@ import { DEFAULT_BENCH_URL, recreateDatabase } from './lib/database.js';
 import { describeEnvironment, type Report, saveReport, textTable } from './lib/report.js';
 import type { Section } from './lib/types.js';
 import { accounts } from './sections/accounts.js';
+import { ingest } from './sections/ingest.js';
+import { latency } from './sections/latency.js';
+import { scoring } from './sections/scoring.js';
 
-const SECTIONS: Section[] = [accounts];
+const SECTIONS: Section[] = [accounts, ingest, scoring, latency];
 
 const log = (message: string) => console.log(`[bench] ${message}`);
 

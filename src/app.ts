@@ -4,7 +4,10 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import { registerAccountRoutes } from './accounts/routes.js';
+import { registerAlertRoutes } from './alerts/routes.js';
+import { registerFollowUpRoutes } from './follow-ups/routes.js';
 import { registerKeyRoutes } from './auth/routes.js';
+import { registerJobRoutes } from './jobs/routes.js';
 import { registerScoringRoutes } from './scoring/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
 import type { Database } from './db/schema.js';
@@ -14,6 +17,7 @@ import { Router } from './http/route.js';
 import { errorFields, type Logger } from './logger.js';
 import { type DocsAssets, registerSystemRoutes } from './system/routes.js';
 import { registerInboundWebhookRoutes } from './webhooks/inbound/routes.js';
+import { registerOutboundWebhookRoutes } from './webhooks/outbound/routes.js';
 
 export interface AppDeps {
   /** The database for a request: one shared pool on Node, a per-request client on Workers. */
@@ -67,6 +71,10 @@ export function createApp(deps: AppDeps) {
   registerSignalRoutes(router);
   registerScoringRoutes(router);
   registerInboundWebhookRoutes(router);
+  registerJobRoutes(router);
+  registerOutboundWebhookRoutes(router);
+  registerAlertRoutes(router); // churn-risk alerts (src/alerts)
+  registerFollowUpRoutes(router);
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

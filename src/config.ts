@@ -15,6 +15,44 @@ export const configSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   /** Connections in the postgres.js pool of one process. */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+
+  // Scheduled jobs (docs/jobs.md).
+  /** Run the job scheduler (jobs/registry.ts) in this process. */
+  JOBS_ENABLED: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(true),
+  /** Test/diagnostic jobs to schedule besides the registry, comma-separated (`heartbeat`). */
+  JOBS_EXTRA: z
+    .string()
+    .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be a comma-separated list of job names')
+    .transform((v) => v.split(','))
+    .default([]),
+  /** Test/diagnostic: milliseconds the scheduler adds to this process's clock (simulates clock skew). */
+  JOBS_CLOCK_SKEW_MS: z.coerce.number().int().min(-3_600_000).max(3_600_000).default(0),
+  /** Raw usage events older than this many days are deleted daily; the daily rollups are kept. */
+  USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(400),
+
+  // Outgoing webhooks (docs/outbound-webhooks.md).
+  /** Run the webhook delivery worker in this process. */
+  OUTBOX_WORKER_ENABLED: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(true),
+  /** Webhook requests one process keeps in flight. */
+  OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** How often the worker looks for due deliveries (other processes' events, retries), ms. */
+  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** How long a claimed delivery stays reserved for its worker, ms. */
+  OUTBOX_LEASE_MS: z.coerce.number().int().min(200).max(60_000).default(60_000),
+  /** Time allowed for one webhook request, ms (capped at half the lease). */
+  WEBHOOK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(15_000),
+  /** Delays between attempts, ms, comma-separated; default the Standard Webhooks example schedule. */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\s*\d{1,9}(\s*,\s*\d{1,9}){0,49}\s*$/, 'must be up to 50 comma-separated millisecond delays')
+    .transform((v) => v.split(',').map((n) => Number(n.trim())))
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

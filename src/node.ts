@@ -3,8 +3,10 @@ import { createApp } from './app.js';
 import { bootstrapAdminKey } from './auth/repository.js';
 import { ConfigError, parseConfig } from './config.js';
 import { migrate, openDatabase } from './db/node.js';
+import { startJobScheduler } from './jobs/node.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
+import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
 
 async function main() {
   let config;
@@ -39,6 +41,12 @@ async function main() {
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });
   });
+  // Scheduled jobs (jobs/registry.ts): each occurrence runs once across replicas.
+  const jobs = startJobScheduler(config, database.db, logger);
+  // Outgoing webhooks: sends what the outbox holds, in this process, until SIGTERM.
+  const outbox = config.OUTBOX_WORKER_ENABLED
+    ? startOutboxWorker({ db: database.db, logger, ...outboxOptionsFromConfig(config) })
+    : undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -46,6 +54,8 @@ async function main() {
     stopping = true;
     logger.info('stopping', { signal });
     server.close();
+    await jobs?.stop();
+    await outbox?.stop();
     await database.close();
     process.exit(0);
   };

@@ -3,6 +3,8 @@ import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js';
 import { createApp } from './app.js';
 import type { Database } from './db/schema.js';
 import { createPostgresDb } from './db/postgres.js';
+import { settingsFromEnv } from './jobs/environment.js';
+import { dispatchCronTrigger } from './jobs/workers.js';
 import { createLogger } from './logger.js';
 import type { ExecutionContext, ScheduledController } from '@cloudflare/workers-types/latest/index.js';
 import type { Kysely } from 'kysely';
@@ -49,8 +51,12 @@ export default {
 
   async scheduled(controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     logger.info('cron trigger', { cron: controller.cron, scheduledTime: controller.scheduledTime });
-    // The job registry (jobs/) is dispatched here once it exists.
-    void env;
-    void ctx;
+    // The job registry (jobs/registry.ts), claimed exactly as on Node: one run per occurrence.
+    const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
+    try {
+      await dispatchCronTrigger(db, controller, { logger, settings: settingsFromEnv(env) });
+    } finally {
+      ctx.waitUntil(close());
+    }
   },
 };

@@ -62,7 +62,7 @@ export interface UsageEventsTable {
   event_id: string;
   occurred_at: Timestamp;
   metric: string;
-  quantity: number;
+  quantity: Generated<number>;
   user_id: string | null;
   received_at: Generated<Date>;
 }
@@ -92,9 +92,9 @@ export interface TicketsTable {
   opened_at: Timestamp;
   first_response_at: Timestamp | null;
   solved_at: Timestamp | null;
-  reopen_count: number;
-  escalated: boolean;
-  sla_breached: boolean;
+  reopen_count: Generated<number>;
+  escalated: Generated<boolean>;
+  sla_breached: Generated<boolean>;
   satisfaction: string | null;
   source_updated_at: Timestamp;
   created_at: Generated<Date>;
@@ -120,9 +120,9 @@ export interface ContractsTable {
   arr: number;
   currency: string | null;
   seats: number | null;
-  auto_renew: boolean;
+  auto_renew: Generated<boolean>;
   status: string;
-  payment_status: string;
+  payment_status: Generated<string>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { enqueueBandChanges, evaluateRules } from '../alerts/index.js';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { FEATURE_NAMES, OBSERVED_COLUMNS, featuresSql } from './features.js';
@@ -184,6 +185,9 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
       total.changed += result.changed;
       total.bandChanges.push(...result.bandChanges);
     }
+    // Alerts hook (src/alerts): band-change events and churn-risk rules, in this transaction.
+    await enqueueBandChanges(trx, total.bandChanges);
+    await evaluateRules(trx, options.accountIds, total);
     return total;
   });
 }

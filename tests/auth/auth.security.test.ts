@@ -44,7 +44,9 @@ describe('API keys', () => {
     );
     // Authenticated by its Standard Webhooks signature instead of an API key (tests/webhooks/inbound.security.test.ts).
     const signatureAuthenticated = ['post /v1/webhooks/inbound/{source}'];
-    expect(open.sort()).toEqual(['get /healthz', 'get /openapi.json', 'get /readyz', ...signatureAuthenticated].sort());
+    // The calendar feed's secret is the token in its URL (calendar apps send no headers).
+    const tokenAuthenticated = ['get /v1/calendar/{file}'];
+    expect(open.sort()).toEqual(['get /healthz', 'get /openapi.json', 'get /readyz', ...signatureAuthenticated, ...tokenAuthenticated].sort());
     expect(doc.paths['/v1/webhooks/inbound/{source}']!.post!.description).toMatch(/signature/i);
   });
 

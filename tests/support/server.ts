@@ -51,7 +51,11 @@ export async function startTestServer(options: { bodyLimitBytes?: number } = {})
       return fetch(url + path, init);
     },
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive sockets a test left open must not hold the suite.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
       clearKeyCache();
       await database.close();
     },

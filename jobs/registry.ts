@@ -1,0 +1,70 @@
+import { sql } from 'kysely';
+import { pruneExpiredKeys } from '../src/idempotency/repository.js';
+import { pruneInboundWebhookMessages, pruneUsageEvents } from '../src/jobs/prune.js';
+import { rescoreForAMinute } from '../src/scoring/jobs.js';
+import { recomputeAll } from '../src/scoring/recompute.js';
+import type { JobDefinition } from '../src/jobs/types.js';
+
+/**
+ * The scheduled jobs: adding one is adding an entry here (and its cron to
+ * `[triggers] crons` in wrangler.toml; tests/jobs/registry.happy.test.ts fails
+ * until both agree). Cron expressions are UTC, five fields, and restrict the
+ * day of month or the day of week, not both. Each occurrence runs once across
+ * all replicas; see docs/jobs.md.
+ */
+export const registry: readonly JobDefinition[] = [
+  {
+    name: 'rescore-dirty',
+    cron: '* * * * *',
+    description: 'Incremental rescoring: recomputes accounts whose signals changed, every 2 s for most of each minute.',
+    handler: async ({ db }) => rescoreForAMinute(db),
+  },
+  {
+    name: 'recompute-all',
+    cron: '7 2 * * *',
+    description: 'Nightly full recompute and snapshot of every account; refreshes the segment percentiles.',
+    handler: async ({ db }) => {
+      const result = await recomputeAll(db);
+      return { accounts: result.accounts, changed: result.changed, bandChanges: result.bandChanges.length };
+    },
+  },
+  {
+    name: 'prune-idempotency-keys',
+    cron: '17 * * * *',
+    description: 'Deletes stored Idempotency-Key responses past their 24 h expiry.',
+    handler: async ({ db }) => ({ deleted: await pruneExpiredKeys(db) }),
+  },
+  {
+    name: 'prune-usage-events',
+    cron: '23 3 * * *',
+    description:
+      'Deletes raw usage events older than USAGE_RETENTION_DAYS (default 400); the daily rollups are kept.',
+    handler: async ({ db, settings }) => ({
+      deleted: await pruneUsageEvents(db, settings.usageRetentionDays),
+      retentionDays: settings.usageRetentionDays,
+    }),
+  },
+  {
+    name: 'prune-inbound-webhook-messages',
+    cron: '41 3 * * *',
+    description: 'Deletes webhook-id records of inbound webhooks older than 7 days (their redelivery window).',
+    handler: async ({ db }) => ({ deleted: await pruneInboundWebhookMessages(db, 7) }),
+  },
+];
+
+/**
+ * Test and diagnostic jobs, never in the registry (so never a Cron Trigger):
+ * a process schedules them only when JOBS_EXTRA names them.
+ */
+export const extraJobs: Readonly<Record<string, JobDefinition>> = {
+  heartbeat: {
+    name: 'heartbeat',
+    cron: '* * * * * *',
+    description: 'Every second: reads the database clock and logs one line. For exactly-once tests and diagnostics.',
+    handler: async ({ db, logger, scheduledFor }) => {
+      const { rows } = await sql<{ now: Date }>`select now() as now`.execute(db);
+      logger.info('heartbeat', { scheduledFor: scheduledFor.toISOString(), databaseNow: rows[0]!.now.toISOString() });
+      return { beats: 1 };
+    },
+  },
+};

@@ -1,0 +1,50 @@
+import type { Kysely } from 'kysely';
+import { extraJobs, registry } from '../../jobs/registry.js';
+import type { Config } from '../config.js';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import { configureJobs } from './environment.js';
+import { defaultReplica, JobScheduler } from './scheduler.js';
+import type { JobDefinition, JobSettings } from './types.js';
+
+export const settingsFromConfig = (config: Pick<Config, 'USAGE_RETENTION_DAYS'>): JobSettings => ({
+  usageRetentionDays: config.USAGE_RETENTION_DAYS,
+});
+
+/** The registry plus the extra (test/diagnostic) jobs JOBS_EXTRA names; an unknown name is an error. */
+export function scheduledJobs(extra: readonly string[]): JobDefinition[] {
+  const unknown = extra.filter((name) => !Object.hasOwn(extraJobs, name));
+  if (unknown.length > 0) {
+    throw new Error(`JOBS_EXTRA: unknown job(s) ${unknown.join(', ')}; known: ${Object.keys(extraJobs).join(', ')}`);
+  }
+  return [...registry, ...extra.map((name) => extraJobs[name]!)];
+}
+
+/**
+ * Starts the scheduler of a Node process (src/node.ts), unless
+ * JOBS_ENABLED=false; either way names the replica and the settings for jobs
+ * run through the API.
+ */
+export function startJobScheduler(
+  config: Pick<Config, 'JOBS_ENABLED' | 'JOBS_EXTRA' | 'JOBS_CLOCK_SKEW_MS' | 'USAGE_RETENTION_DAYS'>,
+  db: Kysely<Database>,
+  logger: Logger,
+): JobScheduler | undefined {
+  const jobs = scheduledJobs(config.JOBS_EXTRA);
+  const replica = defaultReplica();
+  configureJobs({ replica, settings: settingsFromConfig(config) });
+  if (!config.JOBS_ENABLED) return undefined;
+  if (config.JOBS_CLOCK_SKEW_MS !== 0) {
+    logger.warn('JOBS_CLOCK_SKEW_MS is set: the job scheduler runs on a shifted clock (a test/diagnostic setting)', {
+      skewMs: config.JOBS_CLOCK_SKEW_MS,
+    });
+  }
+  return new JobScheduler({
+    db,
+    logger,
+    jobs,
+    replica,
+    settings: settingsFromConfig(config),
+    clockSkewMs: config.JOBS_CLOCK_SKEW_MS,
+  }).start();
+}

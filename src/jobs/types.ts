@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+
+/** Settings a job may read; parsed once at the edge (src/config.ts, or the Worker's env). */
+export interface JobSettings {
+  /** Raw usage events older than this many days are pruned. */
+  usageRetentionDays: number;
+}
+
+export interface JobContext {
+  db: Kysely<Database>;
+  logger: Logger;
+  /**
+   * The occurrence this run is for: a time the cron expression names (UTC),
+   * not the clock of the replica that runs it. Manual runs: the request time.
+   */
+  scheduledFor: Date;
+  settings: JobSettings;
+}
+
+/** What a run did, recorded on its row: `{ deleted: 120 }`. */
+export type JobCounts = Record<string, number>;
+
+export interface JobDefinition {
+  /** Lower-case letters, digits and dashes; the key of its runs. */
+  name: string;
+  /**
+   * When it runs, in UTC. Five fields (minute to day of week) for jobs in the
+   * registry, because Cloudflare Cron Triggers have no seconds field.
+   */
+  cron: string;
+  description: string;
+  handler: (ctx: JobContext) => Promise<JobCounts>;
+}
+
+export const JOB_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;

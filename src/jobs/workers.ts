@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import { registry } from '../../jobs/registry.js';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import { type ClaimResult, type JobRun, runOccurrence } from './runner.js';
+import type { JobDefinition, JobSettings } from './types.js';
+
+export interface CronTrigger {
+  /** `controller.cron`: the expression of the trigger that fired, as written in wrangler.toml. */
+  cron: string;
+  /** `controller.scheduledTime`: the occurrence, ms since the epoch. */
+  scheduledTime: number;
+}
+
+export interface DispatchOptions {
+  logger: Logger;
+  settings: JobSettings;
+  jobs?: readonly JobDefinition[];
+  replica?: string;
+}
+
+const normalise = (cron: string) => cron.trim().replace(/\s+/g, ' ');
+
+/**
+ * A Workers Cron Trigger: runs every registry job whose expression is the
+ * trigger's, for the occurrence Cloudflare scheduled (Cron Triggers fire on
+ * whole minutes, so that is the granularity). The same claim as on Node
+ * decides, so Node replicas and Workers may both be scheduling: each
+ * occurrence still runs once. Worker-safe.
+ */
+export async function dispatchCronTrigger(db: Kysely<Database>, trigger: CronTrigger, options: DispatchOptions) {
+  const jobs = (options.jobs ?? registry).filter((job) => normalise(job.cron) === normalise(trigger.cron));
+  if (jobs.length === 0) options.logger.warn('cron trigger matches no job; check wrangler.toml [triggers] crons', { cron: trigger.cron });
+  const scheduledFor = new Date(Math.floor(trigger.scheduledTime / 60_000) * 60_000);
+  const results: { job: string; result: ClaimResult | { status: 'ran'; run: JobRun } }[] = [];
+  // One after another: a Worker's database client has a single connection.
+  for (const job of jobs) {
+    const result = await runOccurrence(db, job, {
+      scheduledFor,
+      trigger: 'schedule',
+      replica: options.replica ?? 'workers',
+      logger: options.logger,
+      settings: options.settings,
+    });
+    options.logger.info('cron trigger dispatched', { job: job.name, scheduledFor: scheduledFor.toISOString(), status: result.status });
+    results.push({ job: job.name, result });
+  }
+  return results;
+}

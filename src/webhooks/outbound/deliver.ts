@@ -1,0 +1,124 @@
+import { Webhook } from 'standardwebhooks';
+import type { WebhookFormat } from './events.js';
+import type { AttemptResult, ClaimedDelivery } from './repository.js';
+import { renderSlackMessage } from './slack.js';
+
+export const USER_AGENT = 'healthscore-webhooks/1';
+
+/** The default time allowed for one request, response included. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+/** How much of an error response's body goes into the log. */
+const RESPONSE_SNIPPET_BYTES = 200;
+
+export interface EventForBody {
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+/** The request body: the Standard Webhooks envelope, or a Slack message. */
+export function renderBody(event: EventForBody, format: WebhookFormat): string {
+  if (format === 'slack') return JSON.stringify(renderSlackMessage(event));
+  return JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
+}
+
+/**
+ * Standard Webhooks headers for one attempt: the event id, this attempt's
+ * time, and one `v1,` signature per secret (two during a rotation), made by
+ * the `standardwebhooks` library over the exact body bytes.
+ */
+export function signatureHeaders(eventId: string, body: string, secrets: readonly string[], at: Date): Record<string, string> {
+  return {
+    'webhook-id': eventId,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': secrets.map((secret) => new Webhook(secret).sign(eventId, at, body)).join(' '),
+  };
+}
+
+export interface SendOptions {
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  now?: () => Date;
+}
+
+/** A log line for a failed request that names no URL, header or secret. */
+function describeFailure(err: unknown, timeoutMs: number, url: string): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `no response within ${timeoutMs} ms`;
+  const cause = e?.cause;
+  const text = cause?.message
+    ? `${cause.code && !cause.message.includes(cause.code) ? `${cause.code}: ` : ''}${cause.message}`
+    : (e?.message ?? String(err));
+  return text.split(url).join('<url>');
+}
+
+async function readSnippet(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < RESPONSE_SNIPPET_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // a body cut short is still worth the part we have
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.length;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, RESPONSE_SNIPPET_BYTES)).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * One attempt: POST the body with its signature headers, redirects not
+ * followed, at most `timeoutMs`. Never throws: every outcome is an
+ * AttemptResult for the log.
+ */
+export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions): Promise<AttemptResult> {
+  const doFetch = options.fetch ?? fetch;
+  const at = options.now?.() ?? new Date();
+  const body = renderBody(claim.event, claim.subscription.format);
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+    ...signatureHeaders(claim.event.id, body, claim.subscription.secrets, at),
+  };
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  let res: Response;
+  try {
+    res = await doFetch(claim.subscription.url, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+  } catch (err) {
+    return { ok: false, statusCode: null, durationMs: elapsed(), error: describeFailure(err, options.timeoutMs, claim.subscription.url) };
+  }
+  if (res.status >= 200 && res.status < 300) {
+    await res.body?.cancel().catch(() => {});
+    return { ok: true, statusCode: res.status, durationMs: elapsed(), error: null };
+  }
+  let error = `HTTP ${res.status}`;
+  if (res.status >= 300 && res.status < 400) {
+    error += ': redirects are not followed; subscribe the final URL';
+    await res.body?.cancel().catch(() => {});
+  } else {
+    const snippet = await readSnippet(res);
+    if (snippet) error += `: ${snippet}`;
+  }
+  return { ok: false, statusCode: res.status, durationMs: elapsed(), error };
+}

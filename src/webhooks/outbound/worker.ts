@@ -1,0 +1,295 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/schema.js';
+import type { Logger } from '../../logger.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, sendDelivery } from './deliver.js';
+import {
+  type AttemptResult,
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  MAX_LEASE_MS,
+  type RecordOutcome,
+  recordAttemptResult,
+  type RetryPolicy,
+} from './repository.js';
+import { onOutboxSignal } from './signal.js';
+
+/**
+ * Delays after failed attempts 1 to 9: the Standard Webhooks example schedule
+ * (the first attempt is immediate): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
+ * 20 h, 24 h. Ten attempts over about 3 days 3 hours.
+ */
+export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  5 * 3_600_000,
+  10 * 3_600_000,
+  14 * 3_600_000,
+  20 * 3_600_000,
+  24 * 3_600_000,
+];
+
+/** A subscription whose deliveries have all failed this long is disabled. */
+export const DEFAULT_DISABLE_AFTER_MS = 5 * 86_400_000;
+
+export interface OutboxWorkerOptions {
+  db: Kysely<Database>;
+  logger: Logger;
+  /** Requests in flight at once in this process (default 4). */
+  concurrency?: number;
+  /** How often to look for due deliveries, ms (default 1000). */
+  pollIntervalMs?: number;
+  /** How long a claim is reserved, ms (default and most 60 000). */
+  leaseMs?: number;
+  /** Time allowed per request, ms (default 15 000; at most half the lease). */
+  requestTimeoutMs?: number;
+  retryScheduleMs?: readonly number[];
+  disableAfterMs?: number;
+  /** ± fraction of each retry delay, at random (default 0.1). */
+  jitter?: number;
+  fetch?: typeof fetch;
+}
+
+interface Settings {
+  db: Kysely<Database>;
+  logger: Logger;
+  concurrency: number;
+  pollIntervalMs: number;
+  leaseMs: number;
+  requestTimeoutMs: number;
+  policy: RetryPolicy;
+  fetch?: typeof fetch;
+}
+
+function resolve(options: OutboxWorkerOptions): Settings {
+  const leaseMs = Math.min(Math.max(options.leaseMs ?? MAX_LEASE_MS, 100), MAX_LEASE_MS);
+  return {
+    db: options.db,
+    logger: options.logger,
+    concurrency: Math.max(1, Math.floor(options.concurrency ?? 4)),
+    pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 1000),
+    leaseMs,
+    // The lease must outlast the request, or another worker could send it again meanwhile.
+    requestTimeoutMs: Math.min(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, Math.floor(leaseMs / 2)),
+    policy: {
+      retryScheduleMs: options.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS,
+      disableAfterMs: options.disableAfterMs ?? DEFAULT_DISABLE_AFTER_MS,
+      jitter: options.jitter ?? 0.1,
+    },
+    fetch: options.fetch,
+  };
+}
+
+/** The worker settings of config.ts. */
+export function outboxOptionsFromConfig(
+  config: Pick<
+    Config,
+    'OUTBOX_CONCURRENCY' | 'OUTBOX_POLL_INTERVAL_MS' | 'OUTBOX_LEASE_MS' | 'WEBHOOK_REQUEST_TIMEOUT_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'
+  >,
+): Omit<OutboxWorkerOptions, 'db' | 'logger'> {
+  return {
+    concurrency: config.OUTBOX_CONCURRENCY,
+    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    leaseMs: config.OUTBOX_LEASE_MS,
+    requestTimeoutMs: config.WEBHOOK_REQUEST_TIMEOUT_MS,
+    ...(config.WEBHOOK_RETRY_SCHEDULE_MS ? { retryScheduleMs: config.WEBHOOK_RETRY_SCHEDULE_MS } : {}),
+  };
+}
+
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Records with a few quick retries: a lost record means a duplicate send later. */
+async function record(s: Settings, claim: ClaimedDelivery, result: AttemptResult): Promise<RecordOutcome> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await recordAttemptResult(s.db, claim, result, s.policy);
+    } catch (err) {
+      if (tries >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 200 * tries));
+    }
+  }
+}
+
+/** One attempt of one claimed delivery: send, record, log. Never throws. */
+async function deliverOne(s: Settings, claim: ClaimedDelivery): Promise<void> {
+  const result = await sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch });
+  // Never the URL (a Slack webhook URL is itself a secret), only its host.
+  const fields = {
+    deliveryId: claim.deliveryId,
+    eventId: claim.event.id,
+    eventType: claim.event.type,
+    subscriptionId: claim.subscription.id,
+    host: hostOf(claim.subscription.url),
+    attempt: claim.attempt,
+    statusCode: result.statusCode,
+    ms: Math.round(result.durationMs),
+  };
+  let outcome: RecordOutcome;
+  try {
+    outcome = await record(s, claim, result);
+  } catch (err) {
+    s.logger.error('webhook attempt not recorded; it will be retried when the lease ends', {
+      ...fields,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return;
+  }
+  if (!outcome.recorded) {
+    s.logger.warn('webhook lease lost before the result was recorded; another attempt owns the delivery', fields);
+    return;
+  }
+  if (outcome.status === 'succeeded') s.logger.debug('webhook delivered', fields);
+  else if (outcome.status === 'pending') {
+    s.logger.info('webhook attempt failed; will retry', { ...fields, error: result.error, nextAttemptAt: outcome.nextAttemptAt?.toISOString() });
+  } else s.logger.warn('webhook delivery failed for good', { ...fields, error: result.error });
+  if (outcome.subscriptionDisabled) {
+    s.logger.warn('webhook subscription disabled', { subscriptionId: claim.subscription.id, reason: outcome.subscriptionDisabled });
+  }
+}
+
+/**
+ * The delivery worker for a long-running process: polls for due deliveries,
+ * wakes at once when this process enqueues an event, and keeps up to
+ * `concurrency` requests in flight. Any number of processes may run one
+ * against the same database: claims use FOR UPDATE SKIP LOCKED and leases.
+ */
+export class OutboxWorker {
+  private readonly s: Settings;
+  private running = false;
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private fastUntil = 0;
+  private unsubscribe: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(options: OutboxWorkerOptions) {
+    this.s = resolve(options);
+  }
+
+  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch'>> {
+    const { db: _db, logger: _logger, fetch: _fetch, ...rest } = this.s;
+    return rest;
+  }
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.unsubscribe = onOutboxSignal(() => this.wake());
+    this.kick();
+    return this;
+  }
+
+  /**
+   * New rows may be on their way: look now, and every 100 ms for the next two
+   * seconds (the signal comes before the enqueuing transaction commits).
+   */
+  wake(): void {
+    if (!this.running) return;
+    this.fastUntil = Date.now() + 2_000;
+    this.kick();
+  }
+
+  /** Stops claiming, then waits for requests in flight (up to their timeout). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.pumping;
+    const grace = new Promise<void>((r) => setTimeout(r, this.s.requestTimeoutMs + 2_000).unref?.());
+    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+  }
+
+  /** Requests in flight now (for tests and health reporting). */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  private kick(): void {
+    if (!this.running) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    if (this.again) {
+      this.again = false;
+      this.kick();
+      return;
+    }
+    const interval = Date.now() < this.fastUntil ? Math.min(100, this.s.pollIntervalMs) : this.s.pollIntervalMs;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick();
+    }, interval);
+    this.timer.unref?.();
+  }
+
+  private async pump(): Promise<void> {
+    while (this.running) {
+      this.again = false;
+      const free = this.s.concurrency - this.inFlight.size;
+      if (free <= 0) return; // a finishing request kicks again
+      let claims: ClaimedDelivery[];
+      try {
+        claims = await claimDueDeliveries(this.s.db, { limit: free, leaseMs: this.s.leaseMs });
+      } catch (err) {
+        if (this.running) this.s.logger.error('webhook claim failed', { error: err instanceof Error ? err.message : String(err) });
+        return;
+      }
+      for (const claim of claims) this.dispatch(claim);
+      // A full batch means there may be more due right now.
+      if (claims.length < free) return;
+    }
+  }
+
+  private dispatch(claim: ClaimedDelivery): void {
+    const p: Promise<void> = deliverOne(this.s, claim).finally(() => {
+      this.inFlight.delete(p);
+      this.kick();
+    });
+    this.inFlight.add(p);
+  }
+}
+
+export function startOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
+  return new OutboxWorker(options).start();
+}
+
+/**
+ * Sends what is due until nothing is, or until `maxDurationMs` is nearly up;
+ * for hosts without a long-running process (a Workers cron trigger). Returns
+ * the number of attempts made.
+ */
+export async function drainOutbox(options: OutboxWorkerOptions & { maxDurationMs?: number }): Promise<number> {
+  const s = resolve(options);
+  const deadline = Date.now() + (options.maxDurationMs ?? 25_000);
+  let attempts = 0;
+  while (Date.now() + s.requestTimeoutMs < deadline) {
+    const claims = await claimDueDeliveries(s.db, { limit: s.concurrency, leaseMs: s.leaseMs });
+    if (claims.length === 0) break;
+    await Promise.all(claims.map((claim) => deliverOne(s, claim)));
+    attempts += claims.length;
+  }
+  return attempts;
+}
