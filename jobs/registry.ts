@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { pruneExpiredKeys } from '../src/idempotency/repository.js';
 import { pruneInboundWebhookMessages, pruneUsageEvents } from '../src/jobs/prune.js';
+import { sweepAlerts } from '../src/alerts/index.js';
+import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-ups/index.js';
 import { rescoreForAMinute } from '../src/scoring/jobs.js';
 import { recomputeAll } from '../src/scoring/recompute.js';
 import type { JobDefinition } from '../src/jobs/types.js';
@@ -27,6 +29,30 @@ export const registry: readonly JobDefinition[] = [
       const result = await recomputeAll(db);
       return { accounts: result.accounts, changed: result.changed, bandChanges: result.bandChanges.length };
     },
+  },
+  {
+    name: 'sweep-churn-alerts',
+    cron: '*/15 * * * *',
+    description: 'Re-evaluates churn-risk rules for every account (time-based conditions, cleared alerts, reassignment).',
+    handler: async ({ db }) => sweepAlerts(db),
+  },
+  {
+    name: 'plan-follow-ups',
+    cron: '5 * * * *',
+    description: 'Runs the follow-up playbooks; each creates at most one follow-up per account and anchor.',
+    handler: async ({ db }) => ({ ...(await planFollowUps(db)) }),
+  },
+  {
+    name: 'follow-ups-due',
+    cron: '* * * * *',
+    description: 'Emits follow_up.due once for each follow-up whose due time has come.',
+    handler: async ({ db }) => ({ ...(await markDueFollowUps(db)) }),
+  },
+  {
+    name: 'escalate-overdue-follow-ups',
+    cron: '*/30 * * * *',
+    description: 'Escalates follow-ups overdue by 2 business days to the manager; marks long-overdue ones missed.',
+    handler: async ({ db }) => ({ ...(await escalateOverdue(db)) }),
   },
   {
     name: 'prune-idempotency-keys',
