@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { sql } from 'kysely';
 import { migrate } from '../src/db/node.js';
 import { createPostgresDb } from '../src/db/postgres.js';
@@ -29,7 +30,13 @@ async function main(names: string[]) {
 
     for (const section of selected) {
       log(`section ${section.name}`);
-      report.sections[section.name] = await section.run({ databaseUrl, db: database.db, log: (m) => log(`${section.name}: ${m}`) });
+      const load = os.loadavg()[0]!;
+      const started = performance.now();
+      const figures = await section.run({ databaseUrl, db: database.db, log: (m) => log(`${section.name}: ${m}`) });
+      const minutes = (performance.now() - started) / 60_000;
+      // The machine is shared: the 1-minute load average says how busy it was besides the bench.
+      figures.notes = [...(figures.notes ?? []), `Section time ${minutes.toFixed(1)} min; 1-minute load average ${load.toFixed(1)} at its start, ${os.loadavg()[0]!.toFixed(1)} at its end (${os.cpus().length} CPUs).`];
+      report.sections[section.name] = figures;
     }
 
     const env = report.environment;

@@ -49,7 +49,8 @@ export function createApp(deps: AppDeps) {
     deps.logger.info('request', {
       requestId: c.var.requestId,
       method: c.req.method,
-      path: c.req.path,
+      // Calendar URLs carry their secret in the path.
+      path: c.req.path.replace(/^\/v1\/calendar\/[^/]+/, '/v1/calendar/[redacted]'),
       route: c.req.routePath,
       status: c.res.status,
       ms: Math.round((performance.now() - started) * 100) / 100,

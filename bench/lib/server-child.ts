@@ -27,11 +27,13 @@ async function start(kind: string) {
 }
 
 /**
- * STAND-IN FOR THE RESCORING JOB, which does not exist yet: it will call
- * recomputeDirty(db) every second in the service process, and this loop does
- * exactly that (a run starts every `everyMs`, or as soon as the previous one
- * ends if that took longer). Each run's duration and counts go to the parent
- * over IPC. Replace it with the real job once that is written.
+ * STAND-IN FOR THE RESCORING JOB: a run of recomputeDirty(db) every `everyMs`
+ * in the service process (or as soon as the previous one ends if that took
+ * longer), as the brief of the latency section specifies. Each run's duration
+ * and counts go to the parent over IPC. The real job (jobs/registry.ts
+ * `rescore-dirty` → src/scoring/jobs.ts rescoreForAMinute) differs: it loops
+ * recomputeDirty without pause while there is work, sleeps 2 s when the queue
+ * is empty, and stops after 50 s until the next minute's occurrence.
  */
 function startRescoring(db: Parameters<typeof recomputeDirty>[0], everyMs: number) {
   let stopped = false;

@@ -8,6 +8,7 @@ import { seededRandom } from '../lib/random.js';
 import { fmt, round, SCALE, scaled, seconds } from '../lib/scale.js';
 import { type RunningServer, startServer } from '../lib/server.js';
 import type { BenchContext, Cell, Section } from '../lib/types.js';
+import { describeLockWaits, type LockWaits, sampleLockWaits, serviceDatabaseUrl } from '../lib/waits.js';
 
 /** Issue 3: usage events per second through POST /v1/usage/batch, beside a raw COPY of the same rows. */
 
@@ -146,7 +147,7 @@ export const ingest: Section = {
 
     let server: RunningServer | undefined;
     try {
-      server = await startServer('service', { BENCH_DATABASE_URL: ctx.databaseUrl });
+      server = await startServer('service', { BENCH_DATABASE_URL: serviceDatabaseUrl(ctx.databaseUrl) });
       const url = `${server.url}/v1/usage/batch`;
       const headers = { authorization: `Bearer ${key}` };
       ctx.log(`HTTP warm-up: ${WARMUP_BATCHES} batches`);
@@ -158,6 +159,8 @@ export const ingest: Section = {
       let copySeconds = 0;
       const httpRuns: PostResult[] = [];
       const roundRatios: number[] = [];
+      const waits: LockWaits = { active: 0, locked: 0, top: [] };
+      const topWaits = new Map<string, number>();
       for (let r = 0; r < ROUNDS; r++) {
         const slice = (list: Buffer[]) => list.slice(r * batchesPerRound, (r + 1) * batchesPerRound);
         await resetUsage(ctx);
@@ -166,7 +169,12 @@ export const ingest: Section = {
         const afterCopy = await usageTotals(ctx);
         if (afterCopy.events !== perRound) throw new Error(`COPY stored ${afterCopy.events} rows, expected ${perRound}`);
         await resetUsage(ctx);
+        const sampler = sampleLockWaits(ctx.db);
         const run = await postAll(url, headers, slice(firstBodies), CLIENTS);
+        const w = await sampler.stop();
+        waits.active += w.active;
+        waits.locked += w.locked;
+        for (const [q, n] of w.top) topWaits.set(q, (topWaits.get(q) ?? 0) + n);
         const afterHttp = await usageTotals(ctx);
         if (afterHttp.events !== perRound || afterHttp.rolled !== perRound || run.summary.created !== perRound) {
           throw new Error(`HTTP stored ${afterHttp.events} events (${afterHttp.rolled} rolled up, ${run.summary.created} created), expected ${perRound}`);
@@ -176,6 +184,7 @@ export const ingest: Section = {
         roundRatios.push(copy / run.seconds);
       }
       const http = mergeRuns(httpRuns);
+      waits.top = [...topWaits].sort((a, b) => b[1] - a[1]).slice(0, 3);
 
       // Store the rest raw, then rebuild the rollups from the raw rows as the HTTP path would have kept them.
       ctx.log(`storing events ${fmt(EVENTS)}…${fmt(RESEND)} by COPY and rebuilding the rollups`);
@@ -201,7 +210,9 @@ export const ingest: Section = {
       const before = await usageTotals(ctx);
       if (before.events !== RESEND || before.rolled !== RESEND) throw new Error(`expected ${RESEND} stored events before the re-send, found ${before.events} (${before.rolled} rolled up)`);
       ctx.log(`HTTP re-send of ${fmt(RESEND)} stored events`);
+      const resendSampler = sampleLockWaits(ctx.db);
       const resend = await postAll(url, headers, bodies, CLIENTS);
+      const resendWaits = await resendSampler.stop();
       const after = await usageTotals(ctx);
 
       const eps = (count: number, secs: number) => count / secs;
@@ -244,6 +255,7 @@ export const ingest: Section = {
           `BENCH_SCALE=${SCALE}. ${fmt(ACCOUNTS)} accounts; events uniform over them, over the last ${DAYS} days, ${METRICS.length} metrics and ${USERS_PER_ACCOUNT} user ids per account, from a seeded generator; request bodies and COPY text built before the clock starts (${bodyMb.toFixed(0)} MB of JSON for ${fmt(RESEND)} events).`,
           `The HTTP path does more than the COPY: per item validation and result, account lookup, the insert into usage_events (skipping re-sends), the rollups usage_daily and usage_daily_users, and the rescore queue, in one transaction per batch. The COPY writes the raw usage_events rows only (same columns and values), on one connection.`,
           `${ROUNDS} alternating rounds of ${fmt(EVENTS / ROUNDS)} events: COPY of a slice, then the same slice through HTTP; before each the usage tables and the rescore queue were truncated, so both inserted new rows into an empty usage_events. The service ran in its own process (pool of 10), after a warm-up of ${WARMUP_BATCHES} batches. HTTP/COPY events/s ratio per round: ${roundRatios.map((r) => r.toFixed(3)).join(', ')}.`,
+          `Lock waits of the service's database sessions (sampled every 100 ms): new events ${describeLockWaits(waits)}; re-send ${describeLockWaits(resendWaits)}.`,
           `HTTP summary: ${JSON.stringify(http.summary)}; re-send summary: ${JSON.stringify(resend.summary)}.`,
           `Re-send: the last round left events ${fmt(EVENTS - EVENTS / ROUNDS)}…${fmt(EVENTS)} stored through HTTP; events 0…${fmt(EVENTS - EVENTS / ROUNDS)} and ${fmt(EVENTS)}…${fmt(RESEND)} were added by COPY and the rollups rebuilt from the raw rows in SQL (${setupSeconds.toFixed(1)} s) before it; usage_events ${fmt(before.events)} → ${fmt(after.events)} rows, sum(usage_daily.events) ${fmt(before.rolled)} → ${fmt(after.rolled)}, usage_daily_users ${fmt(before.users)} → ${fmt(after.users)}.`,
           ...failureNotes,

@@ -6,6 +6,7 @@ import { fmt, round } from '../lib/scale.js';
 import { type RunningServer, startServer } from '../lib/server.js';
 import type { BenchContext, Cell, Section } from '../lib/types.js';
 import { percentile } from '../lib/http.js';
+import { describeLockWaits, type LockWaits, sampleLockWaits, serviceDatabaseUrl } from '../lib/waits.js';
 import { scoringUrl } from './scoring.js';
 
 /**
@@ -46,6 +47,7 @@ interface Condition {
   backgroundSeconds: number;
   backgroundFailures: number;
   runs: Rescore[];
+  waits: LockWaits;
 }
 
 async function post(url: string, key: string, items: unknown[]) {
@@ -130,6 +132,8 @@ async function runCondition(ctx: BenchContext, server: RunningServer, key: strin
     }
   })();
 
+  const sampler = sampleLockWaits(ctx.db);
+
   const postMs: number[] = [];
   const probe = async (i: number) => {
     const accountId = ids.get(probeAccount(i))!;
@@ -151,6 +155,7 @@ async function runCondition(ctx: BenchContext, server: RunningServer, key: strin
   const settled = await Promise.all(results);
   polling = false;
   await poller;
+  const waits = await sampler.stop();
   const windowSeconds = (performance.now() - windowStarted) / 1000;
   const windowEvents = backgroundEvents - eventsBefore;
   stopBackground = true;
@@ -166,6 +171,7 @@ async function runCondition(ctx: BenchContext, server: RunningServer, key: strin
     backgroundSeconds: windowSeconds,
     backgroundFailures,
     runs: runs.filter((r) => r.at >= measuredFrom),
+    waits,
   };
 }
 
@@ -184,7 +190,7 @@ export const latency: Section = {
     const { key } = await createApiKey(ctx.db, 'bench latency', ['ingest']);
 
     const runs: Rescore[] = [];
-    const server = await startServer('service', { BENCH_DATABASE_URL: scoringUrl(ctx.databaseUrl), BENCH_RESCORE_EVERY_MS: String(RESCORE_EVERY_MS) });
+    const server = await startServer('service', { BENCH_DATABASE_URL: serviceDatabaseUrl(scoringUrl(ctx.databaseUrl)), BENCH_RESCORE_EVERY_MS: String(RESCORE_EVERY_MS) });
     server.onMessage((message) => {
       const rescore = (message as { rescore?: Rescore }).rescore;
       if (rescore) runs.push(rescore);
@@ -252,9 +258,10 @@ export const latency: Section = {
           },
         ],
         notes: [
-          `The rescoring job does not exist yet; the service child runs a stand-in (bench/lib/server-child.ts) that calls recomputeDirty(db) (up to 10,000 accounts) every ${RESCORE_EVERY_MS} ms in the service process, or right after the previous run if that took longer.`,
+          `The service child runs a stand-in for the rescoring job (bench/lib/server-child.ts): recomputeDirty(db) (up to 10,000 accounts) every ${RESCORE_EVERY_MS} ms in the service process, or right after the previous run if that took longer. The real job (rescore-dirty, src/scoring/jobs.ts) loops without pause while there is work, sleeps 2 s when the queue is empty and stops 50 s into each minute until the next occurrence.`,
           `A probe posts one usage event with a user new to one of ${PROBES} probe accounts (${fmt(PROBE_SEATS)} seats each, one probe per account per condition) through POST /v1/usage/batch; its latency runs from just before the POST until a poll (every ${POLL_EVERY_MS} ms, SQL on health_scores) sees the account's stored raw features change (its adoption). Score changed too in ${loaded.scoreChanged}/${PROBES} (loaded) and ${idle.scoreChanged}/${PROBES} (baseline) probes. The POST itself took p50 ${round(percentile(loaded.postMs, 0.5), 1)} ms loaded, ${round(percentile(idle.postMs, 0.5), 1)} ms baseline.`,
           `Background load: ${BACKGROUND_CLIENTS} closed-loop clients posting batches of ${fmt(BATCH)} events over ${fmt(BACKGROUND_ACCOUNTS)} accounts (so up to ${fmt(BACKGROUND_ACCOUNTS)} dirty accounts per rescoring run), started ${SETTLE_MS / 1000} s before the first probe; ${fmt(loaded.backgroundEvents)} events during the ${loaded.backgroundSeconds.toFixed(1)} s probe window, ${loaded.backgroundFailures} failed batches.`,
+          `Lock waits of the service's database sessions (sampled every 100 ms during the probe window): under ingest load ${describeLockWaits(loaded.waits)}; baseline ${describeLockWaits(idle.waits)}.`,
           `Rescoring runs during the loaded window (ms/accounts claimed): ${loaded.runs.map((r) => `${Math.round(r.ms)}/${r.claimed ?? 'error'}`).join(', ')}; baseline: ${idle.runs.map((r) => `${Math.round(r.ms)}/${r.claimed ?? 'error'}`).join(', ')}.`,
           `The service's database URL carries jit=off (see the scoring section); the rescoring runs listed are those during each probe window.`,
           ...errors.slice(0, 5).map((e) => `rescoring run failed: ${e}`),
