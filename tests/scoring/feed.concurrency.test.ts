@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recompute, recomputeAll } from '../../src/scoring/recompute.js';
+import { onServer } from '../support/db.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;
 const ACCOUNTS = 120;
 
 beforeAll(async () => {
+  if (!onServer()) return;
   s = await startTestServer();
   const items = Array.from({ length: ACCOUNTS }, (_, i) => ({ externalId: `feed-${i}`, name: `Feed ${i}`, seats: 10 }));
   await s.call('POST', '/v1/accounts/batch', { body: { items } });
@@ -13,11 +15,13 @@ beforeAll(async () => {
   await s.call('POST', '/v1/usage/batch', { body: { items: events } });
   await recomputeAll(s.db);
 });
-afterAll(() => s.close());
+afterAll(() => s?.close());
 
 type Page = { items: { externalId: string; score: number }[]; nextCursor: string | null; hasMore: boolean };
 
-describe('CRM sync feed under concurrent score changes', () => {
+// Concurrent writers need real sessions: the embedded database has one, and
+// this test stalls there (noted on the issue), so it runs on the server.
+describe.runIf(onServer())('CRM sync feed under concurrent score changes', () => {
   it('a reader paging through the feed while scores keep changing ends with every account’s latest score', async () => {
     const ids = (await s.db.selectFrom('accounts').select('id').execute()).map((r) => r.id);
     let writing = true;
