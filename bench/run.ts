@@ -4,7 +4,7 @@ import { migrate } from '../src/db/node.js';
 import { createPostgresDb } from '../src/db/postgres.js';
 import { DEFAULT_BENCH_URL, recreateDatabase } from './lib/database.js';
 import { describeEnvironment, type Report, saveReport, textTable } from './lib/report.js';
-import type { Section } from './lib/types.js';
+import type { Figures, Section } from './lib/types.js';
 import { accounts } from './sections/accounts.js';
 import { ingest } from './sections/ingest.js';
 import { latency } from './sections/latency.js';
@@ -28,26 +28,38 @@ async function main(names: string[]) {
     const report: Report = { environment: describeEnvironment(rows[0]!.version), sections: {} };
     log(`database ${new URL(databaseUrl).pathname.slice(1)} recreated; ${report.environment.postgres}`);
 
+    const printSection = (name: string, figures: Figures) => {
+      console.log(`\n== ${name}`);
+      for (const table of figures.tables) console.log(`\n${textTable(table)}`);
+      for (const note of figures.notes ?? []) console.log(`- ${note}`);
+    };
+    let failure: unknown;
     for (const section of selected) {
       log(`section ${section.name}`);
       const load = os.loadavg()[0]!;
       const started = performance.now();
-      const figures = await section.run({ databaseUrl, db: database.db, log: (m) => log(`${section.name}: ${m}`) });
-      const minutes = (performance.now() - started) / 60_000;
-      // The machine is shared: the 1-minute load average says how busy it was besides the bench.
-      figures.notes = [...(figures.notes ?? []), `Section time ${minutes.toFixed(1)} min; 1-minute load average ${load.toFixed(1)} at its start, ${os.loadavg()[0]!.toFixed(1)} at its end (${os.cpus().length} CPUs).`];
-      report.sections[section.name] = figures;
+      try {
+        const figures = await section.run({ databaseUrl, db: database.db, log: (m) => log(`${section.name}: ${m}`) });
+        const minutes = (performance.now() - started) / 60_000;
+        // The machine is shared: the 1-minute load average says how busy it was besides the bench.
+        figures.notes = [...(figures.notes ?? []), `Section time ${minutes.toFixed(1)} min; 1-minute load average ${load.toFixed(1)} at its start, ${os.loadavg()[0]!.toFixed(1)} at its end (${os.cpus().length} CPUs).`];
+        report.sections[section.name] = figures;
+        printSection(section.name, figures); // at once, so a later failure loses nothing
+      } catch (err) {
+        // Keep the figures of the sections that finished; report the failure after saving them.
+        failure = err;
+        log(`section ${section.name} failed; the later ones are skipped`);
+        break;
+      }
     }
 
     const env = report.environment;
     console.log(`\n${env.cpus} × ${env.cpuModel}, Node ${env.node}, ${env.postgres.split(' on ')[0]}, ${env.date}`);
-    for (const [name, figures] of Object.entries(report.sections)) {
-      console.log(`\n== ${name}`);
-      for (const table of figures.tables) console.log(`\n${textTable(table)}`);
-      for (const note of figures.notes ?? []) console.log(`- ${note}`);
+    if (Object.keys(report.sections).length) {
+      const files = await saveReport(report, new URL('./results/', import.meta.url));
+      console.log(`\nwrote ${files.join(', ')}`);
     }
-    const files = await saveReport(report, new URL('./results/', import.meta.url));
-    console.log(`\nwrote ${files.join(', ')}`);
+    if (failure) throw failure;
   } finally {
     await database.close();
   }

@@ -98,7 +98,6 @@ async function runCondition(ctx: BenchContext, server: RunningServer, key: strin
       }
     }
   };
-  const backgroundStarted = performance.now();
   const loops = background ? Array.from({ length: BACKGROUND_CLIENTS }, backgroundLoop) : [];
   if (background) await sleep(SETTLE_MS);
   const measuredFrom = Date.now();
@@ -160,7 +159,6 @@ async function runCondition(ctx: BenchContext, server: RunningServer, key: strin
   const windowEvents = backgroundEvents - eventsBefore;
   stopBackground = true;
   await Promise.all(loops);
-  void backgroundStarted;
   const latencies = settled.filter((r) => r !== null).map((r) => r.ms).sort((a, b) => a - b);
   return {
     latencies,

@@ -167,6 +167,9 @@ export interface RecomputeOptions {
 export async function recompute(db: Db, options: RecomputeOptions): Promise<RecomputeResult> {
   const asOf = options.asOf ?? today();
   return inTransaction(db, async (trx) => {
+    // The scoring statement's expressions are large; JIT-compiling them costs
+    // minutes and cannot be cancelled, while plain execution takes seconds.
+    await sql`select set_config('jit', 'off', true)`.execute(trx);
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
     await loadFeatures(trx, options.accountIds, asOf);
@@ -183,7 +186,8 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
       const result = await writeScores(trx, card, cards, asOf);
       total.accounts += result.accounts;
       total.changed += result.changed;
-      total.bandChanges.push(...result.bandChanges);
+      // Not push(...): a million band changes would overflow the call stack.
+      for (const change of result.bandChanges) total.bandChanges.push(change);
     }
     // Alerts hook (src/alerts): band-change events and churn-risk rules, in this transaction.
     await enqueueBandChanges(trx, total.bandChanges);

@@ -9,6 +9,8 @@ import { measuresOf } from './scorecard.js';
  * tests/scoring/sql-agreement.test.ts holds them to it on random data.
  *
  * Only numbers from a validated scorecard are inlined, never user text.
+ * The `offset 0` fences keep PostgreSQL from flattening the nested selects,
+ * which would copy every column's expression into each place that uses it.
  */
 const num = (n: number) => {
   if (!Number.isFinite(n)) throw new Error(`not a finite number: ${n}`);
@@ -107,8 +109,11 @@ from (
         select f.account_id, f.segment, f.previous_band, f.pulse_adjustment, ${raws.join(', ')}, ${bps.join(', ')}
         from ${inner} f
         ${joins}
+        offset 0
       ) with_raw
+      offset 0
     ) with_sub
+    offset 0
   ) combined
 ) scored`;
 }
