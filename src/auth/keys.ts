@@ -1,3 +1,5 @@
+import { base64Url, randomBytes, sha256Hex } from '../encoding.js';
+
 export const SCOPES = ['read', 'write', 'ingest', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -9,12 +11,10 @@ export interface Principal {
 
 const KEY_PREFIX = 'hs_';
 
-const toBase64Url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 /** A new secret key: `hs_` and 32 random bytes, base64url. */
 export function generateApiKey(): string {
-  return KEY_PREFIX + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  return KEY_PREFIX + base64Url(randomBytes(32));
 }
 
 export const looksLikeApiKey = (value: string) => /^hs_[A-Za-z0-9_-]{20,100}$/.test(value);
@@ -23,10 +23,7 @@ export const looksLikeApiKey = (value: string) => /^hs_[A-Za-z0-9_-]{20,100}$/.t
  * Keys are 256-bit random, so one fast SHA-256 is enough: there is nothing to
  * brute-force that a slow hash would protect.
  */
-export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+export const hashApiKey = (key: string): Promise<string> => sha256Hex(key);
 
 /** What listings show of a key: enough to recognise it, too little to use it. */
 export const displayPrefix = (key: string) => key.slice(0, KEY_PREFIX.length + 6);

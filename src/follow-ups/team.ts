@@ -1,3 +1,4 @@
+import { base64Url, randomBytes, sha256Hex } from '../encoding.js';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { FollowUpTables } from './tables.js';
@@ -125,23 +126,18 @@ export async function deleteTeamMember(db: Db, email: string): Promise<boolean> 
 /* Calendar tokens                                                     */
 /* ------------------------------------------------------------------ */
 
-const toBase64Url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 /** 32 random bytes, base64url: 43 characters. */
 export const CALENDAR_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-export async function hashToken(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+export const hashToken = (token: string): Promise<string> => sha256Hex(token);
 
 /**
  * Replaces a member's calendar token (the old URL stops working at once) and
  * returns the new token; only its hash is stored. Undefined: no such member.
  */
 export async function rotateCalendarToken(db: Db, email: string): Promise<{ token: string; createdAt: Date } | undefined> {
-  const token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const token = base64Url(randomBytes(32));
   const row = await db
     .updateTable('team_members')
     .set({ calendar_token_hash: await hashToken(token), calendar_token_created_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })

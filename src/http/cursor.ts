@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeJsonCursor, encodeJsonCursor } from '../encoding.js';
 
 /**
  * Keyset cursors: an opaque base64url of the last row's sort key. A cursor is
@@ -7,13 +8,12 @@ import { z } from 'zod';
 export type FeedPosition = { seq: number; id: number };
 
 export function encodeCursor(position: FeedPosition): string {
-  return btoa(JSON.stringify([position.seq, position.id])).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return encodeJsonCursor([position.seq, position.id]);
 }
 
 export function decodeCursor(cursor: string): FeedPosition | undefined {
   try {
-    const json = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
-    const value: unknown = JSON.parse(json);
+    const value = decodeJsonCursor(cursor);
     if (
       Array.isArray(value) &&
       value.length === 2 &&

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
+import { sha256Hex } from '../encoding.js';
 import type { AppEnv } from '../http/env.js';
 import { DomainError } from '../http/problem.js';
 import { claimKey, findKey, saveResponse } from './repository.js';
@@ -24,10 +25,7 @@ const inFlight = new Set<string>();
 
 class RollBack extends Error {}
 
-async function requestHash(method: string, path: string, body: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${method} ${path}\n${body}`));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+const requestHash = (method: string, path: string, body: string) => sha256Hex(`${method} ${path}\n${body}`);
 
 /**
  * Idempotency-Key (IETF httpapi draft) for POST routes. The handler runs in a

@@ -1,3 +1,4 @@
+import { decodeJsonCursor, encodeJsonCursor } from '../encoding.js';
 import { z } from 'zod';
 import { registry } from '../../jobs/registry.js';
 import { DomainError, notFound } from '../http/problem.js';
@@ -35,14 +36,14 @@ const jobSchema = z
   .meta({ id: 'Job' });
 
 /** Opaque keyset cursor for run listings: base64url of `[id]`. */
-const encodeRunCursor = (id: number) => btoa(JSON.stringify([id])).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const encodeRunCursor = (id: number) => encodeJsonCursor([id]);
 
 const runCursorSchema = z
   .string()
   .max(100)
   .transform((value, ctx) => {
     try {
-      const parsed: unknown = JSON.parse(atob(value.replace(/-/g, '+').replace(/_/g, '/')));
+      const parsed = decodeJsonCursor(value);
       if (Array.isArray(parsed) && parsed.length === 1 && Number.isSafeInteger(parsed[0]) && parsed[0] > 0) {
         return parsed[0] as number;
       }

@@ -1,3 +1,4 @@
+import { newWebhookSecret } from '../../encoding.js';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
@@ -10,14 +11,6 @@ export const SOURCE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** How long older secrets keep verifying after a rotation unless told otherwise. */
 export const DEFAULT_ROTATION_OVERLAP_HOURS = 24;
 export const MAX_ROTATION_OVERLAP_HOURS = 24 * 365;
-
-const SECRET_BYTES = 32;
-
-/** A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes (the spec allows 24–64). */
-export function generateWebhookSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
-  return `whsec_${btoa(String.fromCharCode(...bytes))}`;
-}
 
 export interface SecretInfo {
   id: number;
@@ -81,7 +74,7 @@ export async function ensureWebhookSource(
       .returning('name')
       .executeTakeFirst();
     if (!inserted) return { created: false, source: (await describeSource(trx, name))! };
-    const value = generateWebhookSecret();
+    const value = newWebhookSecret();
     const row = await trx.insertInto('webhook_source_secrets').values({ source: name, secret: value }).returning('id').executeTakeFirstOrThrow();
     return { created: true, source: (await describeSource(trx, name))!, secret: { id: row.id, value } };
   });
@@ -110,7 +103,7 @@ export async function rotateWebhookSecret(
       .set({ expires_at: sql`least(coalesce(expires_at, 'infinity'::timestamptz), ${at}::timestamptz)` })
       .where('source', '=', name)
       .execute();
-    const value = generateWebhookSecret();
+    const value = newWebhookSecret();
     const row = await trx.insertInto('webhook_source_secrets').values({ source: name, secret: value }).returning('id').executeTakeFirstOrThrow();
     return { source: (await describeSource(trx, name))!, secret: { id: row.id, value }, oldSecretsExpireAt: at };
   });

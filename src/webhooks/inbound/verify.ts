@@ -1,5 +1,5 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { generateWebhookSecret } from './repository.js';
+import { newWebhookSecret } from '../../encoding.js';
 
 export interface SignatureHeaders {
   'webhook-id'?: string;
@@ -38,7 +38,7 @@ export function verifyDelivery(secrets: readonly string[], payload: string, head
   const signed = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature };
 
   let reason: VerifyFailure = 'no_matching_signature';
-  for (const secret of secrets.length > 0 ? secrets : [generateWebhookSecret()]) {
+  for (const secret of secrets.length > 0 ? secrets : [newWebhookSecret()]) {
     let webhook: Webhook;
     try {
       webhook = new Webhook(secret);

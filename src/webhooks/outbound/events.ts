@@ -17,15 +17,6 @@ export const isEventType = (value: string): value is EventType => (EVENT_TYPES a
 export const FORMATS = ['standard', 'slack'] as const;
 export type WebhookFormat = (typeof FORMATS)[number];
 
-/** Bytes of a new signing secret (Standard Webhooks allows 24 to 64). */
-export const SECRET_BYTES = 32;
-
-/** A new `whsec_` secret: 32 random bytes, base64. */
-export function generateSigningSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
-  return `whsec_${btoa(String.fromCharCode(...bytes))}`;
-}
-
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**

@@ -2,7 +2,8 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { jsonb } from '../../db/params.js';
 import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
-import { type EventType, generateSigningSecret, isEventType, newEventId, type WebhookFormat } from './events.js';
+import { newWebhookSecret } from '../../encoding.js';
+import { type EventType, isEventType, newEventId, type WebhookFormat } from './events.js';
 import { signalOutbox } from './signal.js';
 import type { OutboundWebhookTables } from './tables.js';
 
@@ -63,7 +64,7 @@ const toInfo = (row: SubscriptionRow): SubscriptionInfo => ({
 });
 
 export async function createSubscription(db: Db, input: SubscriptionInput): Promise<{ subscription: SubscriptionInfo; secret: string }> {
-  const secret = generateSigningSecret();
+  const secret = newWebhookSecret();
   const active = input.active ?? true;
   const row = await db
     .insertInto('webhook_subscriptions')
@@ -141,7 +142,7 @@ export async function rotateSubscriptionSecret(
   id: number,
   overlapHours: number,
 ): Promise<{ subscription: SubscriptionInfo; secret: string } | undefined> {
-  const secret = generateSigningSecret();
+  const secret = newWebhookSecret();
   const row = await db
     .updateTable('webhook_subscriptions')
     .set({
