@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import { pruneExpiredKeys } from '../src/idempotency/repository.js';
 import { pruneInboundWebhookMessages, pruneUsageEvents } from '../src/jobs/prune.js';
 import { sweepAlerts } from '../src/alerts/index.js';
+import { drainOutbox, pruneOutbox } from '../src/webhooks/outbound/index.js';
 import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-ups/index.js';
 import { rescoreForAMinute } from '../src/scoring/jobs.js';
 import { recomputeAll } from '../src/scoring/recompute.js';
-import type { JobDefinition } from '../src/jobs/types.js';
+import type { JobCounts, JobDefinition } from '../src/jobs/types.js';
 
 /**
  * The scheduled jobs: adding one is adding an entry here (and its cron to
@@ -55,6 +56,17 @@ export const registry: readonly JobDefinition[] = [
     handler: async ({ db }) => ({ ...(await escalateOverdue(db)) }),
   },
   {
+    name: 'deliver-webhooks',
+    cron: '* * * * *',
+    description:
+      'Sends due outgoing webhooks for most of a minute where no process runs a delivery worker (Workers, OUTBOX_WORKER_ENABLED=false); elsewhere the worker sends them continuously.',
+    handler: async ({ db, logger, settings }): Promise<JobCounts> => {
+      if (settings.outboxDelivery === 'continuous') return { attempts: 0, continuous: 1 };
+      // Ends before the next occurrence: a request may take 15 s, the next run starts in 60.
+      return { attempts: await drainOutbox({ db, logger, maxDurationMs: 50_000 }) };
+    },
+  },
+  {
     name: 'prune-idempotency-keys',
     cron: '17 * * * *',
     description: 'Deletes stored Idempotency-Key responses past their 24 h expiry.',
@@ -75,6 +87,16 @@ export const registry: readonly JobDefinition[] = [
     cron: '41 3 * * *',
     description: 'Deletes webhook-id records of inbound webhooks older than 7 days (their redelivery window).',
     handler: async ({ db }) => ({ deleted: await pruneInboundWebhookMessages(db, 7) }),
+  },
+  {
+    name: 'prune-webhook-outbox',
+    cron: '53 3 * * *',
+    description:
+      'Deletes outgoing webhook events older than WEBHOOK_RETENTION_DAYS (default 30) with their deliveries and log, once none is pending.',
+    handler: async ({ db, settings }) => ({
+      deleted: await pruneOutbox(db, { retentionDays: settings.webhookRetentionDays }),
+      retentionDays: settings.webhookRetentionDays,
+    }),
   },
 ];
 

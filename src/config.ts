@@ -32,6 +32,8 @@ export const configSchema = z.object({
   JOBS_CLOCK_SKEW_MS: z.coerce.number().int().min(-3_600_000).max(3_600_000).default(0),
   /** Raw usage events older than this many days are deleted daily; the daily rollups are kept. */
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(400),
+  /** Outgoing webhook events (with their deliveries and log) older than this many days are deleted daily, once nothing is pending. */
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
 
   // Outgoing webhooks (docs/outbound-webhooks.md).
   /** Run the webhook delivery worker in this process. */

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { type EventType, enqueueEvent } from '../webhooks/outbound/index.js';
+import { type EventType, enqueueEvents } from '../webhooks/outbound/index.js';
 import { healthPayload, loadDigests } from './digest.js';
 import { findAlertRows, toAlert } from './repository.js';
 import type { AlertAction } from './tables.js';
@@ -40,11 +40,11 @@ export async function recordChanges(trx: Db, changes: AlertChange[]): Promise<vo
   const at = inserted.rows[0]?.at.toISOString() ?? new Date().toISOString();
   const alerts = await findAlertRows(trx, changes.map((c) => c.alertId));
   const digests = await loadDigests(trx, [...alerts.values()].map((a) => a.account_id), 'week');
-  for (const change of changes) {
+  const events = changes.flatMap((change) => {
     const row = alerts.get(change.alertId);
-    if (!row) continue;
+    if (!row) return [];
     const digest = digests.get(row.account_id);
-    await enqueueEvent(trx, {
+    return [{
       type: eventType(change.action),
       accountId: row.account_id,
       payload: {
@@ -52,6 +52,7 @@ export async function recordChanges(trx: Db, changes: AlertChange[]): Promise<vo
         alert: toAlert(row),
         change: { action: change.action, actor: change.actor, at, details: change.details ?? {} },
       },
-    });
-  }
+    }];
+  });
+  await enqueueEvents(trx, events);
 }

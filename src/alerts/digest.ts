@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { enqueueEvent } from '../webhooks/outbound/index.js';
+import { enqueueEvents } from '../webhooks/outbound/index.js';
 import { type Attribution, attribute, explain, type MeasureExplanation, type StoredScore } from '../scoring/explain.js';
 import type { Band } from '../scoring/model.js';
 import { type ScorecardDefinition, scorecardDefinitionSchema } from '../scoring/scorecard.js';
@@ -140,14 +140,15 @@ export async function enqueueBandChanges(
 ): Promise<number> {
   if (bandChanges.length === 0) return 0;
   const digests = await loadDigests(trx, bandChanges.map((c) => c.accountId), 'previous');
-  for (const change of bandChanges) {
+  const events = bandChanges.flatMap((change) => {
     const d = digests.get(change.accountId);
-    if (!d) continue;
-    await enqueueEvent(trx, {
-      type: 'health.band_changed',
+    if (!d) return [];
+    return [{
+      type: 'health.band_changed' as const,
       accountId: change.accountId,
       payload: { ...healthPayload(d), score: round2(change.score), band: change.band, previousBand: change.previous },
-    });
-  }
+    }];
+  });
+  await enqueueEvents(trx, events);
   return bandChanges.length;
 }

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { emitEvents } from './events.js';
+import { enqueueEvents } from '../webhooks/outbound/index.js';
 import { activePlaybooks, type Playbook } from './playbooks.js';
 import { eventPayload, type FollowUpWithAccount } from './repository.js';
 import { calendarOf, capacityOf, type MemberSettings } from './team.js';
@@ -196,7 +196,7 @@ async function scheduleChunk(db: Db, playbook: Playbook, rows: CandidateRow[], n
       .returningAll()
       .execute();
     const names = new Map(rows.map((r) => [r.account_id, { external_id: r.external_id, account_name: r.account_name }]));
-    await emitEvents(
+    await enqueueEvents(
       trx,
       inserted.map((row) => {
         const full: FollowUpWithAccount = { ...row, ...names.get(row.account_id)! };

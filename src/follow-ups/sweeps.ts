@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { emitEvents } from './events.js';
+import { enqueueEvents } from '../webhooks/outbound/index.js';
 import { eventPayload, type FollowUpWithAccount } from './repository.js';
 import { calendarOf, type MemberSettings } from './team.js';
 import { addWorkingTime } from './working-time.js';
@@ -41,7 +41,7 @@ export async function markDueFollowUps(db: Db, options: SweepOptions = {}): Prom
         select marked.*, a.external_id, a.name as account_name
           from marked join accounts a on a.id = marked.account_id
          order by marked.due_at, marked.id`.execute(trx);
-      await emitEvents(
+      await enqueueEvents(
         trx,
         rows.map((row) => ({ type: 'follow_up.due' as const, accountId: row.account_id, occurredAt: row.due_at, payload: eventPayload(row) })),
       );
@@ -133,7 +133,7 @@ export async function escalateOverdue(db: Db, options: EscalateOptions = {}): Pr
           select marked.*, a.external_id, a.name as account_name
             from marked join accounts a on a.id = marked.account_id
            order by marked.due_at, marked.id`.execute(trx);
-        await emitEvents(
+        await enqueueEvents(
           trx,
           updated.map((row) => ({
             type: 'follow_up.overdue' as const,

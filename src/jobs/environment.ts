@@ -22,11 +22,24 @@ export function replicaName(): string {
   return pid ? `pid:${pid}` : 'unknown';
 }
 
-/** Settings from string bindings (a Worker's `[vars]`), with the same checks and defaults as src/config.ts. */
+/** One numeric setting from a string binding; a missing or invalid value gets the default. */
+function daysFrom(env: unknown, name: 'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS'): number {
+  const raw = (env as Record<string, unknown> | undefined)?.[name];
+  const parsed = configSchema.shape[name].safeParse(raw === '' ? undefined : raw);
+  return parsed.success ? parsed.data : configSchema.shape[name].parse(undefined);
+}
+
+/**
+ * Settings from string bindings (a Worker's `[vars]`), with the same checks
+ * and defaults as src/config.ts. A Worker has no long-running process, so the
+ * deliver-webhooks job sends outgoing webhooks.
+ */
 export function settingsFromEnv(env: unknown): JobSettings {
-  const raw = (env as Record<string, unknown> | undefined)?.USAGE_RETENTION_DAYS;
-  const days = configSchema.shape.USAGE_RETENTION_DAYS.safeParse(raw === '' ? undefined : raw);
-  return { usageRetentionDays: days.success ? days.data : configSchema.shape.USAGE_RETENTION_DAYS.parse(undefined) };
+  return {
+    usageRetentionDays: daysFrom(env, 'USAGE_RETENTION_DAYS'),
+    webhookRetentionDays: daysFrom(env, 'WEBHOOK_RETENTION_DAYS'),
+    outboxDelivery: 'cron',
+  };
 }
 
 /** The configured settings, else those of the request's env bindings. */

@@ -7,8 +7,12 @@ import { configureJobs } from './environment.js';
 import { defaultReplica, JobScheduler } from './scheduler.js';
 import type { JobDefinition, JobSettings } from './types.js';
 
-export const settingsFromConfig = (config: Pick<Config, 'USAGE_RETENTION_DAYS'>): JobSettings => ({
+type SettingsConfig = Pick<Config, 'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS' | 'OUTBOX_WORKER_ENABLED'>;
+
+export const settingsFromConfig = (config: SettingsConfig): JobSettings => ({
   usageRetentionDays: config.USAGE_RETENTION_DAYS,
+  webhookRetentionDays: config.WEBHOOK_RETENTION_DAYS,
+  outboxDelivery: config.OUTBOX_WORKER_ENABLED ? 'continuous' : 'cron',
 });
 
 /** The registry plus the extra (test/diagnostic) jobs JOBS_EXTRA names; an unknown name is an error. */
@@ -26,7 +30,7 @@ export function scheduledJobs(extra: readonly string[]): JobDefinition[] {
  * run through the API.
  */
 export function startJobScheduler(
-  config: Pick<Config, 'JOBS_ENABLED' | 'JOBS_EXTRA' | 'JOBS_CLOCK_SKEW_MS' | 'USAGE_RETENTION_DAYS'>,
+  config: Pick<Config, 'JOBS_ENABLED' | 'JOBS_EXTRA' | 'JOBS_CLOCK_SKEW_MS'> & SettingsConfig,
   db: Kysely<Database>,
   logger: Logger,
 ): JobScheduler | undefined {

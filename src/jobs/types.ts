@@ -6,6 +6,14 @@ import type { Logger } from '../logger.js';
 export interface JobSettings {
   /** Raw usage events older than this many days are pruned. */
   usageRetentionDays: number;
+  /** Outgoing webhook events older than this many days are pruned once nothing is pending. */
+  webhookRetentionDays: number;
+  /**
+   * Who sends outgoing webhooks: `continuous`, a delivery worker in this
+   * process (Node); `cron`, the deliver-webhooks job (Workers, or a Node
+   * process with OUTBOX_WORKER_ENABLED=false).
+   */
+  outboxDelivery: 'continuous' | 'cron';
 }
 
 export interface JobContext {

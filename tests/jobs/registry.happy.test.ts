@@ -6,7 +6,9 @@ import { createApiKey } from '../../src/auth/repository.js';
 import { parseConfig } from '../../src/config.js';
 import { compileCron } from '../../src/jobs/cron.js';
 import { settingsFromEnv } from '../../src/jobs/environment.js';
-import { scheduledJobs, startJobScheduler } from '../../src/jobs/node.js';
+import { scheduledJobs, settingsFromConfig, startJobScheduler } from '../../src/jobs/node.js';
+import { createSubscription, enqueueEvent } from '../../src/webhooks/outbound/repository.js';
+import { Receiver } from '../webhooks/outbound-receiver.js';
 import { checkJobs } from '../../src/jobs/scheduler.js';
 import { dispatchCronTrigger } from '../../src/jobs/workers.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -80,8 +82,14 @@ describe('the job registry', () => {
       USAGE_RETENTION_DAYS: 30,
     });
     expect(() => parseConfig({ JOBS_ENABLED: 'perhaps' })).toThrow(/JOBS_ENABLED/);
-    expect(settingsFromEnv({ USAGE_RETENTION_DAYS: '90' })).toEqual({ usageRetentionDays: 90 });
-    expect(settingsFromEnv({})).toEqual({ usageRetentionDays: 400 });
+    expect(settingsFromEnv({ USAGE_RETENTION_DAYS: '90', WEBHOOK_RETENTION_DAYS: '7' })).toEqual({
+      usageRetentionDays: 90,
+      webhookRetentionDays: 7,
+      outboxDelivery: 'cron',
+    });
+    expect(settingsFromEnv({ WEBHOOK_RETENTION_DAYS: 'soon' })).toEqual({ usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'cron' });
+    expect(settingsFromConfig(config)).toEqual({ usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'continuous' });
+    expect(settingsFromConfig(parseConfig({ OUTBOX_WORKER_ENABLED: 'false' })).outboxDelivery).toBe('cron');
     // JOBS_ENABLED=false: no scheduler.
     expect(startJobScheduler({ ...config, JOBS_ENABLED: false }, t.db, silent)).toBeUndefined();
   });
@@ -90,7 +98,7 @@ describe('the job registry', () => {
 describe('the prune jobs', () => {
   const job = (name: string) => registry.find((j) => j.name === name)!;
   const run = (name: string, retention = 400) =>
-    job(name).handler({ db: t.db, logger: silent, scheduledFor: new Date(), settings: { usageRetentionDays: retention } });
+    job(name).handler({ db: t.db, logger: silent, scheduledFor: new Date(), settings: { ...settings, usageRetentionDays: retention } });
 
   it('prune-idempotency-keys deletes expired stored responses only', async () => {
     const { info } = await createApiKey(t.db, 'prune-test', ['write']);
@@ -134,6 +142,49 @@ describe('the prune jobs', () => {
     expect(await run('prune-inbound-webhook-messages')).toEqual({ deleted: 1 });
     const left = await t.db.selectFrom('inbound_webhook_messages').select('webhook_id').execute();
     expect(left.map((r) => r.webhook_id)).toEqual(['new']);
+  });
+});
+
+describe('the outbox jobs', () => {
+  const job = (name: string) => registry.find((j) => j.name === name)!;
+  const run = (name: string, overrides: Partial<typeof settings>) =>
+    job(name).handler({ db: t.db, logger: silent, scheduledFor: new Date(), settings: { ...settings, ...overrides } });
+
+  it('deliver-webhooks sends what is due where no worker runs, and leaves it to the worker where one does', async () => {
+    const receiver = await new Receiver().start();
+    try {
+      const { subscription, secret } = await createSubscription(t.db, { url: `${receiver.url}/jobs`, eventTypes: ['follow_up.due'] });
+      receiver.secret = secret;
+      for (let i = 0; i < 3; i++) await enqueueEvent(t.db, { type: 'follow_up.due', payload: { i } });
+
+      expect(await run('deliver-webhooks', { outboxDelivery: 'continuous' })).toEqual({ attempts: 0, continuous: 1 });
+      expect(receiver.received).toHaveLength(0);
+
+      expect(await run('deliver-webhooks', { outboxDelivery: 'cron' })).toEqual({ attempts: 3 });
+      expect(receiver.acceptedById().size).toBe(3);
+      const statuses = await t.db.selectFrom('webhook_deliveries').select('status').where('subscription_id', '=', subscription.id).execute();
+      expect(statuses.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      expect(await run('deliver-webhooks', { outboxDelivery: 'cron' })).toEqual({ attempts: 0 });
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('prune-webhook-outbox deletes old events with nothing pending, with their deliveries', async () => {
+    const { subscription } = await createSubscription(t.db, { url: 'http://127.0.0.1:9/never', eventTypes: ['follow_up.overdue'] });
+    const oldDone = await enqueueEvent(t.db, { type: 'follow_up.overdue', payload: { n: 'old-done' } });
+    const oldPending = await enqueueEvent(t.db, { type: 'follow_up.overdue', payload: { n: 'old-pending' } });
+    const recent = await enqueueEvent(t.db, { type: 'follow_up.overdue', payload: { n: 'recent' } });
+    await sql`update webhook_events set created_at = now() - interval '40 days' where id in (${oldDone.eventId}, ${oldPending.eventId})`.execute(t.db);
+    await sql`update webhook_deliveries set status = 'succeeded', next_attempt_at = null where event_id in (${oldDone.eventId}, ${recent.eventId})`.execute(t.db);
+
+    expect(await run('prune-webhook-outbox', { webhookRetentionDays: 60 })).toEqual({ deleted: 0, retentionDays: 60 });
+    expect(await run('prune-webhook-outbox', { webhookRetentionDays: 30 })).toEqual({ deleted: 1, retentionDays: 30 });
+    const events = await t.db.selectFrom('webhook_events').select('id').where('id', 'in', [oldDone.eventId, oldPending.eventId, recent.eventId]).execute();
+    expect(events.map((e) => e.id).sort()).toEqual([oldPending.eventId, recent.eventId].sort());
+    const deliveries = await t.db.selectFrom('webhook_deliveries').select('event_id').where('subscription_id', '=', subscription.id).execute();
+    expect(deliveries.map((d) => d.event_id)).not.toContain(oldDone.eventId);
+    expect(deliveries).toHaveLength(2);
   });
 });
 

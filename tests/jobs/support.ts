@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import type { TestDatabase } from '../support/db.js';
 import { createLogger } from '../../src/logger.js';
-import type { JobContext, JobCounts, JobDefinition } from '../../src/jobs/types.js';
+import type { JobContext, JobCounts, JobDefinition, JobSettings } from '../../src/jobs/types.js';
 
 export const silent = createLogger('silent');
-export const settings = { usageRetentionDays: 400 };
+export const settings: JobSettings = { usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'continuous' };
 
 /** A whole minute ten minutes in the past: occurrences there pass the database's "not ahead of me" check. */
 export const pastMinute = () => Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;

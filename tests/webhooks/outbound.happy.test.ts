@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { enqueueEvent } from '../../src/webhooks/outbound/repository.js';
+import { enqueueEvent, enqueueEvents } from '../../src/webhooks/outbound/repository.js';
 import { OutboxWorker, type OutboxWorkerOptions } from '../../src/webhooks/outbound/worker.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Receiver } from './outbound-receiver.js';
@@ -329,6 +329,34 @@ describe('the outbox', () => {
     expect(await countRows()).toEqual({ events: before.events + 1, deliveries: before.deliveries + 1 });
     const row = await s.db.selectFrom('webhook_events').selectAll().where('id', '=', committed.eventId).executeTakeFirstOrThrow();
     expect(row.payload).toEqual({ n: 2 });
+  });
+
+  it('enqueues many events at once: one delivery per matching subscription each, in order, and nothing if one input is bad', async () => {
+    const both = await subscribe({}, '/both');
+    const bandOnly = await subscribe({ eventTypes: ['health.band_changed'] }, '/band');
+    const before = await countRows();
+    const inputs = Array.from({ length: 1_203 }, (_, i) => ({
+      type: i % 3 === 0 ? ('churn_risk.opened' as const) : ('health.band_changed' as const),
+      accountId: i,
+      payload: { i },
+    }));
+    const result = await enqueueEvents(s.db, inputs);
+    expect(result).toHaveLength(inputs.length);
+    expect(new Set(result.map((r) => r.eventId)).size).toBe(inputs.length);
+    result.forEach((r, i) => expect(r.deliveryIds).toHaveLength(i % 3 === 0 ? 1 : 2));
+    const band = inputs.filter((x) => x.type === 'health.band_changed').length;
+    expect(await countRows()).toEqual({ events: before.events + 1_203, deliveries: before.deliveries + 1_203 + band });
+
+    const stored = await s.db.selectFrom('webhook_events').select(['id', 'payload', 'subject_account_id']).where('id', '=', result[1_202]!.eventId).executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({ payload: { i: 1_202 }, subject_account_id: 1_202 });
+    const perSub = await sql<{ subscription_id: number; n: number }>`
+      select subscription_id, count(*)::int as n from webhook_deliveries where subscription_id in (${both.id}, ${bandOnly.id}) group by 1`.execute(s.db);
+    expect(Object.fromEntries(perSub.rows.map((r) => [Number(r.subscription_id), r.n]))).toEqual({ [both.id]: 1_203, [bandOnly.id]: band });
+
+    await expect(enqueueEvents(s.db, [{ type: 'churn_risk.opened', payload: { ok: true } }, { type: 'nope' as never, payload: {} }])).rejects.toThrow(
+      /unknown webhook event type/,
+    );
+    expect(await countRows()).toEqual({ events: before.events + 1_203, deliveries: before.deliveries + 1_203 + band });
   });
 
   it('refuses unknown types and non-object payloads', async () => {

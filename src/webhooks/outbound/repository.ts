@@ -209,28 +209,60 @@ async function insertEvent(trx: Db, input: EnqueueEventInput): Promise<string> {
   return id;
 }
 
+/** Events per statement: bounded so one statement's parameter stays a few MiB. */
+const ENQUEUE_BATCH = 500;
+
 /**
- * Records an event and one delivery per active subscription that asked for
- * its type, in the caller's transaction: pass the transaction (`trx`) whose
- * changes the event reports, and the event exists exactly when they commit.
- * Given a plain Kysely instance it opens a transaction of its own.
+ * Records events and one delivery per active subscription that asked for each
+ * event's type, in the caller's transaction: pass the transaction (`trx`)
+ * whose changes the events report, and they exist exactly when those changes
+ * commit. Given a plain Kysely instance it opens a transaction of its own.
+ * Set-based: one statement per 500 events, whatever the number of
+ * subscriptions. Every input is checked before anything is written.
  *
  * Nothing is sent here; the delivery worker picks the rows up after the
  * commit (at once in this process, within its poll interval elsewhere).
  */
-export async function enqueueEvent(trx: Db, input: EnqueueEventInput): Promise<EnqueuedEvent> {
-  return inTransaction(trx, async (tx) => {
-    const eventId = await insertEvent(tx, input);
-    const { rows } = await sql<{ id: number }>`
-      insert into webhook_deliveries (event_id, subscription_id, next_attempt_at)
-      select ${eventId}::text, s.id, now()
-        from webhook_subscriptions s
-       where s.active and ${input.type}::text = any (s.event_types)
-       order by s.id
-      returning id`.execute(tx);
-    if (rows.length > 0) signalOutbox();
-    return { eventId, deliveryIds: rows.map((r) => r.id) };
+export async function enqueueEvents(trx: Db, inputs: readonly EnqueueEventInput[]): Promise<EnqueuedEvent[]> {
+  if (inputs.length === 0) return [];
+  const rows = inputs.map((input, ord) => {
+    checkEvent(input);
+    return {
+      ord,
+      id: newEventId(),
+      type: input.type,
+      account_id: input.accountId ?? null,
+      payload: input.payload,
+      occurred_at: input.occurredAt?.toISOString() ?? null,
+    };
   });
+  const deliveries = new Map<string, number[]>(rows.map((r) => [r.id, []]));
+  await inTransaction(trx, async (tx) => {
+    for (let i = 0; i < rows.length; i += ENQUEUE_BATCH) {
+      const { rows: inserted } = await sql<{ id: number; event_id: string }>`
+        with events as (
+          insert into webhook_events (id, type, subject_account_id, payload, occurred_at)
+          select id, type, account_id, payload, coalesce(occurred_at, now())
+            from jsonb_to_recordset(cast(${JSON.stringify(rows.slice(i, i + ENQUEUE_BATCH))}::text as jsonb))
+                 as x(ord int, id text, type text, account_id int8, payload jsonb, occurred_at timestamptz)
+           order by ord
+          returning id, type)
+        insert into webhook_deliveries (event_id, subscription_id, next_attempt_at)
+        select e.id, s.id, now()
+          from events e
+          join webhook_subscriptions s on s.active and e.type = any (s.event_types)
+         order by e.id, s.id
+        returning id, event_id`.execute(tx);
+      for (const d of inserted) deliveries.get(d.event_id)!.push(Number(d.id));
+    }
+  });
+  if ([...deliveries.values()].some((ids) => ids.length > 0)) signalOutbox();
+  return rows.map((r) => ({ eventId: r.id, deliveryIds: deliveries.get(r.id)!.sort((a, b) => a - b) }));
+}
+
+/** enqueueEvents for one event. */
+export async function enqueueEvent(trx: Db, input: EnqueueEventInput): Promise<EnqueuedEvent> {
+  return (await enqueueEvents(trx, [input]))[0]!;
 }
 
 export type TargetedResult<T> = T | 'not_found' | 'inactive' | 'pending';
