@@ -74,8 +74,11 @@ export function measureRaws(card: ScorecardDefinition, row: FeatureRow): (number
 
 /**
  * Weighted mean of the sub-scores that have data, weights renormalised over
- * them; coverage is the share of total weight that had data.
+ * them, clamped to 0–100 (a mean of 100s can come out 100.00000000000001);
+ * coverage is the share of total weight that had data.
  */
+export const clampScore = (x: number) => Math.min(100, Math.max(0, x));
+
 export function combine(weights: number[], subs: (number | null)[]): { score: number | null; coverage: number } {
   let num = 0;
   let den = 0;
@@ -88,10 +91,8 @@ export function combine(weights: number[], subs: (number | null)[]): { score: nu
       den += w;
     }
   });
-  return { score: den > 0 ? num / den : null, coverage: total > 0 ? den / total : 0 };
+  return { score: den > 0 ? clampScore(num / den) : null, coverage: total > 0 ? den / total : 0 };
 }
-
-export const clampScore = (x: number) => Math.min(100, Math.max(0, x));
 
 export function scoreAccount(
   card: ScorecardDefinition,

@@ -100,7 +100,8 @@ from (
                  else least(100::float8, greatest(0::float8, base + pulse_adjustment)) end as score
   from (
     select account_id, segment, previous_band, pulse_adjustment, ${rawArray} as raw, ${subArray} as sub,
-           case when (${denominator}) > 0 then (${numerator}) / (${denominator}) end as base,
+           -- clamped like the model: a mean of 100s can come out a rounding error above 100
+           case when (${denominator}) > 0 then least(100::float8, greatest(0::float8, (${numerator}) / (${denominator}))) end as base,
            (${denominator}) / ${num(weightSum)} as coverage
     from (
       select account_id, segment, previous_band, pulse_adjustment, ${raws.map((_, i) => `r${i}`).join(', ')},

@@ -35,6 +35,11 @@ describe('scoring model properties', () => {
     );
   });
 
+  it('a weighted mean of 100s is 100, not a rounding error above it (found by seed 573860658)', () => {
+    expect((18.3 * 100 + 18.5 * 100) / (18.3 + 18.5)).toBeGreaterThan(100);
+    expect(combine([18.3, 18.5], [100, 100]).score).toBe(100);
+  });
+
   it('a mapping never lowers the sub-score when the raw value moves the better way', () => {
     fc.assert(
       fc.property(mapping, breakpoints, fc.double({ min: -200, max: 200, noNaN: true }), fc.double({ min: 0, max: 100, noNaN: true }), (m, bp, raw, step) => {
