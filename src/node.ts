@@ -45,7 +45,7 @@ async function main() {
   const jobs = startJobScheduler(config, database.db, logger);
   // Outgoing webhooks: sends what the outbox holds, in this process, until SIGTERM.
   const outbox = config.OUTBOX_WORKER_ENABLED
-    ? startOutboxWorker({ db: database.db, logger, ...outboxOptionsFromConfig(config) })
+    ? startOutboxWorker({ db: database.db, listen: database.listen, logger, ...outboxOptionsFromConfig(config) })
     : undefined;
 
   let stopping = false;

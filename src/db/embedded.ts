@@ -1,6 +1,7 @@
 import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
+import type { Listen } from './postgres.js';
 import type { Database } from './schema.js';
 import { parseDate, parseInt8, parseNumeric } from './types.js';
 
@@ -19,5 +20,9 @@ export async function createEmbeddedDb(dataDir?: string, loadDataDir?: Blob) {
     },
   });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pg) });
-  return { db, pg, close: () => db.destroy() };
+  const listen: Listen = async (channel, onNotify) => {
+    const unlisten = await pg.listen(channel, () => onNotify());
+    return () => unlisten();
+  };
+  return { db, pg, listen, close: () => db.destroy() };
 }

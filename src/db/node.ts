@@ -17,8 +17,8 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_D
   }
   await mkdir(config.DATA_DIR, { recursive: true });
   const { createEmbeddedDb } = await import('./embedded.js');
-  const { db, close } = await createEmbeddedDb(config.DATA_DIR);
-  return { db, close, kind: 'embedded' as const };
+  const { db, listen, close } = await createEmbeddedDb(config.DATA_DIR);
+  return { db, listen, close, kind: 'embedded' as const };
 }
 
 export const migrate = (db: Parameters<typeof migrateToLatest>[0]) => migrateToLatest(db, readMigrationFile);

@@ -11,6 +11,12 @@ export interface PostgresOptions {
   idleTimeoutSeconds?: number;
 }
 
+/**
+ * Subscribes to NOTIFYs on a channel; resolves once listening, to a function
+ * that stops. Notifications arrive after the notifying transaction commits.
+ */
+export type Listen = (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
+
 /** A Kysely instance over a postgres.js pool. Worker-safe: no Node-only imports. */
 export function createPostgresDb(options: PostgresOptions) {
   const client = postgres(options.url, {
@@ -25,7 +31,13 @@ export function createPostgresDb(options: PostgresOptions) {
     },
   });
   const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
+  // LISTEN on a connection of its own, which postgres.js re-opens (and
+  // re-listens on) after a drop.
+  const listen: Listen = async (channel, onNotify) => {
+    const { unlisten } = await client.listen(channel, () => onNotify());
+    return unlisten;
+  };
   // end() with a timeout: a bare end() can wait forever for connections the
   // dialect reserved for queries still running at shutdown.
-  return { db, close: () => client.end({ timeout: 5 }) };
+  return { db, listen, close: () => client.end({ timeout: 5 }) };
 }

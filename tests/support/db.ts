@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { inject } from 'vitest';
 import { createEmbeddedDb } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/node.js';
-import { createPostgresDb } from '../../src/db/postgres.js';
+import { createPostgresDb, type Listen } from '../../src/db/postgres.js';
 import type { Database } from '../../src/db/schema.js';
 import { adminUrl, databaseUrl } from './urls.js';
 
@@ -11,6 +11,8 @@ export interface TestDatabase {
   kind: 'embedded' | 'postgres';
   /** Set on the server only: a URL other processes can use for this file's database. */
   url?: string;
+  /** LISTEN for NOTIFYs on this database. */
+  listen: Listen;
   close(): Promise<void>;
 }
 
@@ -25,7 +27,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!serverUrl) {
     const embedded = await createEmbeddedDb();
     await migrate(embedded.db);
-    return { db: embedded.db, kind: 'embedded', close: embedded.close };
+    return { db: embedded.db, kind: 'embedded', listen: embedded.listen, close: embedded.close };
   }
   const template = inject('templateDatabase');
   if (!template) throw new Error('global setup did not create a template database');
@@ -38,6 +40,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     db: own.db,
     kind: 'postgres',
     url,
+    listen: own.listen,
     async close() {
       await own.close();
       await sql.raw(`drop database if exists ${name} with (force)`).execute(admin.db);

@@ -313,6 +313,41 @@ describe('delivery', () => {
   });
 });
 
+describe('wake-ups', () => {
+  it('a worker that LISTENs sends a delivery committed elsewhere long before its next poll', async () => {
+    const sub = await subscribe();
+    startWorker({ pollIntervalMs: 600_000, listen: s.database.listen });
+    await new Promise((r) => setTimeout(r, 300)); // past its first look, now waiting for the 10-minute poll
+    // What another process's enqueueEvent writes: the rows, then the NOTIFY, then the commit.
+    await s.db.transaction().execute(async (trx) => {
+      const event = 'msg_' + 'W'.repeat(26);
+      await sql`insert into webhook_events (id, type, payload) values (${event}, 'churn_risk.opened', cast('{"n":1}' as jsonb))`.execute(trx);
+      await sql`insert into webhook_deliveries (event_id, subscription_id, next_attempt_at) values (${event}, ${sub.id}, now())`.execute(trx);
+      await sql`select pg_notify('healthscore_outbox', '')`.execute(trx);
+    });
+    await receiver.waitFor((r) => r.received.some((x) => x.webhookId === 'msg_' + 'W'.repeat(26)), 30_000);
+  });
+
+  it('enqueueEvent notifies listeners when its transaction commits, and not when it rolls back', async () => {
+    await subscribe();
+    let notified = 0;
+    const unlisten = await s.database.listen('healthscore_outbox', () => void notified++);
+    try {
+      await expect(
+        s.db.transaction().execute(async (trx) => {
+          await enqueueEvent(trx, { type: 'churn_risk.opened', payload: { n: 1 } });
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      await enqueueEvent(s.db, { type: 'churn_risk.opened', payload: { n: 2 } });
+      for (let i = 0; i < 100 && notified === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(notified).toBe(1);
+    } finally {
+      await unlisten();
+    }
+  });
+});
+
 describe('the outbox', () => {
   it('an event exists only if the caller’s transaction commits', async () => {
     await subscribe();

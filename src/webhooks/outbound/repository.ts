@@ -4,7 +4,7 @@ import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
 import { newWebhookSecret } from '../../encoding.js';
 import { type EventType, isEventType, newEventId, type WebhookFormat } from './events.js';
-import { signalOutbox } from './signal.js';
+import { announceDeliveries } from './signal.js';
 import type { OutboundWebhookTables } from './tables.js';
 
 type Db = Kysely<Database>;
@@ -121,7 +121,7 @@ export async function updateSubscription(db: Db, id: number, patch: Subscription
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    if (row.active && !current.active) signalOutbox();
+    if (row.active && !current.active) await announceDeliveries(trx);
     return toInfo(row);
   });
 }
@@ -255,8 +255,8 @@ export async function enqueueEvents(trx: Db, inputs: readonly EnqueueEventInput[
         returning id, event_id`.execute(tx);
       for (const d of inserted) deliveries.get(d.event_id)!.push(Number(d.id));
     }
+    if ([...deliveries.values()].some((ids) => ids.length > 0)) await announceDeliveries(tx);
   });
-  if ([...deliveries.values()].some((ids) => ids.length > 0)) signalOutbox();
   return rows.map((r) => ({ eventId: r.id, deliveryIds: deliveries.get(r.id)!.sort((a, b) => a - b) }));
 }
 
@@ -287,7 +287,7 @@ export async function enqueueTestEvent(db: Db, subscriptionId: number): Promise<
       .values({ event_id: eventId, subscription_id: subscriptionId, next_attempt_at: sql<Date>`now()` })
       .returning('id')
       .executeTakeFirstOrThrow();
-    signalOutbox();
+    await announceDeliveries(trx);
     return { eventId, deliveryId: row.id };
   });
 }
@@ -333,7 +333,7 @@ export async function replayDelivery(db: Db, deliveryId: number): Promise<Target
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    signalOutbox();
+    await announceDeliveries(trx);
     return (await findDelivery(trx, row.id))!;
   });
 }

@@ -1,9 +1,17 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/schema.js';
+
 /**
- * In-process wake-up: enqueueEvent rings it, the delivery worker of the same
- * process listens. It rings before the caller's transaction commits, so a
- * listener polls again briefly afterwards too (see worker.ts). Workers in
- * other processes find the rows by polling.
+ * Wake-ups for delivery workers, so a new delivery goes out within
+ * milliseconds rather than at the next poll:
+ *  - a NOTIFY on OUTBOX_CHANNEL in the enqueuing transaction, which
+ *    PostgreSQL delivers to every listening worker (any process) when, and
+ *    only if, that transaction commits;
+ *  - an in-process signal for workers without a listening connection, rung
+ *    before the commit (so such a worker polls again briefly afterwards).
  */
+export const OUTBOX_CHANNEL = 'healthscore_outbox';
+
 type Listener = () => void;
 
 const listeners = new Set<Listener>();
@@ -21,4 +29,10 @@ export function signalOutbox(): void {
       // a listener's failure is its own business
     }
   }
+}
+
+/** Announces new due deliveries from inside the transaction that wrote them. */
+export async function announceDeliveries(trx: Kysely<Database>): Promise<void> {
+  await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
+  signalOutbox();
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config.js';
+import type { Listen } from '../../db/postgres.js';
 import type { Database } from '../../db/schema.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, sendDelivery } from './deliver.js';
@@ -12,7 +13,7 @@ import {
   recordAttemptResult,
   type RetryPolicy,
 } from './repository.js';
-import { onOutboxSignal } from './signal.js';
+import { OUTBOX_CHANNEL, onOutboxSignal } from './signal.js';
 
 /**
  * Delays after failed attempts 1 to 9: the Standard Webhooks example schedule
@@ -50,6 +51,12 @@ export interface OutboxWorkerOptions {
   /** ± fraction of each retry delay, at random (default 0.1). */
   jitter?: number;
   fetch?: typeof fetch;
+  /**
+   * LISTEN on the database (createPostgresDb's or createEmbeddedDb's
+   * `listen`): wakes this worker when any process commits new deliveries.
+   * Without it, other processes' events wait for the next poll.
+   */
+  listen?: Listen;
 }
 
 interface Settings {
@@ -169,10 +176,13 @@ export class OutboxWorker {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private fastUntil = 0;
   private unsubscribe: (() => void) | undefined;
+  private unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
+  private readonly listen: Listen | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(options: OutboxWorkerOptions) {
     this.s = resolve(options);
+    this.listen = options.listen;
   }
 
   get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch'>> {
@@ -184,6 +194,11 @@ export class OutboxWorker {
     if (this.running) return this;
     this.running = true;
     this.unsubscribe = onOutboxSignal(() => this.wake());
+    // A notification comes after the commit: one look finds the rows.
+    this.unlisten = this.listen?.(OUTBOX_CHANNEL, () => this.kick()).catch((err: unknown) => {
+      this.s.logger.warn('webhook worker could not LISTEN; it polls instead', { error: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    });
     this.kick();
     return this;
   }
@@ -203,6 +218,8 @@ export class OutboxWorker {
     if (!this.running) return;
     this.running = false;
     this.unsubscribe?.();
+    const unlisten = await this.unlisten;
+    await unlisten?.().catch(() => {});
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.pumping;
