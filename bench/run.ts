@@ -8,9 +8,10 @@ import type { Figures, Section } from './lib/types.js';
 import { accounts } from './sections/accounts.js';
 import { ingest } from './sections/ingest.js';
 import { latency } from './sections/latency.js';
+import { outbox } from './sections/outbox.js';
 import { scoring } from './sections/scoring.js';
 
-const SECTIONS: Section[] = [accounts, ingest, scoring, latency];
+const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox];
 
 const log = (message: string) => console.log(`[bench] ${message}`);
 

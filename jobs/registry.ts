@@ -62,8 +62,9 @@ export const registry: readonly JobDefinition[] = [
       'Sends due outgoing webhooks for most of a minute where no process runs a delivery worker (Workers, OUTBOX_WORKER_ENABLED=false); elsewhere the worker sends them continuously.',
     handler: async ({ db, logger, settings }): Promise<JobCounts> => {
       if (settings.outboxDelivery === 'continuous') return { attempts: 0, continuous: 1 };
-      // Ends before the next occurrence: a request may take 15 s, the next run starts in 60.
-      return { attempts: await drainOutbox({ db, logger, maxDurationMs: 50_000 }) };
+      // Ends before the next occurrence (a request may take 15 s; the next run starts in 60).
+      // Five at a time: a Worker invocation may hold six connections, one is the database.
+      return { attempts: await drainOutbox({ db, logger, concurrency: 5, maxDurationMs: 50_000 }) };
     },
   },
   {

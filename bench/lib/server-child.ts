@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/node.js';
 import { createLogger } from '../../src/logger.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
+import { startOutboxWorker } from '../../src/webhooks/outbound/worker.js';
 
 /** Entry of a child process that serves one bench target: `service` or `bare`. */
 async function start(kind: string) {
@@ -17,9 +18,13 @@ async function start(kind: string) {
   const database = await openDatabase(config);
   const app = createApp({ database: () => database.db, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES });
   const rescoring = Number(process.env.BENCH_RESCORE_EVERY_MS || 0) > 0 ? startRescoring(database.db, Number(process.env.BENCH_RESCORE_EVERY_MS)) : undefined;
+  // The outgoing-webhook worker as src/node.ts runs it, when the outbox section asks for it.
+  const outboxConcurrency = Number(process.env.BENCH_OUTBOX_CONCURRENCY || 0);
+  const outbox = outboxConcurrency > 0 ? startOutboxWorker({ db: database.db, listen: database.listen, logger, concurrency: outboxConcurrency }) : undefined;
   return {
     fetch: app.fetch,
     close: async () => {
+      await outbox?.stop();
       await rescoring?.stop();
       await database.close();
     },

@@ -6,18 +6,17 @@ export interface RunningServer {
   url: string;
   /** Listens to the child's IPC messages after start-up (e.g. the rescoring stand-in's reports). */
   onMessage(listener: (message: unknown) => void): void;
+  /** Sends the child an IPC message. */
+  send(message: unknown): void;
   stop(): Promise<void>;
 }
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 
-/** Starts a bench target in its own process, so it never shares an event loop with the load generator. */
-export async function startServer(kind: ServerKind, env: Record<string, string>): Promise<RunningServer> {
-  const child = fork(new URL('./server-child.ts', import.meta.url), [kind], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-  });
+/** Forks a bench child (a TypeScript entry) that reports `{ port }` once it listens. */
+async function startChild(entry: URL, args: string[], env: Record<string, string>, what: string): Promise<RunningServer> {
+  const child = fork(entry, args, { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env } });
   children.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve(void children.delete(child))));
   const port = await new Promise<number>((resolve, reject) => {
@@ -28,11 +27,12 @@ export async function startServer(kind: ServerKind, env: Record<string, string>)
       resolve(port);
     };
     child.on('message', onPort);
-    child.once('exit', (code) => reject(new Error(`the ${kind} server exited during start-up (code ${code})`)));
+    child.once('exit', (code) => reject(new Error(`the ${what} exited during start-up (code ${code})`)));
   });
   return {
     url: `http://127.0.0.1:${port}`,
     onMessage: (listener) => void child.on('message', listener),
+    send: (message) => void child.send(message as never),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.send('stop');
@@ -42,3 +42,10 @@ export async function startServer(kind: ServerKind, env: Record<string, string>)
     },
   };
 }
+
+/** Starts a bench target in its own process, so it never shares an event loop with the load generator. */
+export const startServer = (kind: ServerKind, env: Record<string, string>) =>
+  startChild(new URL('./server-child.ts', import.meta.url), [kind], env, `${kind} server`);
+
+/** Starts the webhook receiver (receiver-child.ts) in its own process. */
+export const startReceiver = () => startChild(new URL('./receiver-child.ts', import.meta.url), [], {}, 'webhook receiver');

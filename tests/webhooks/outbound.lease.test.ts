@@ -7,6 +7,7 @@ import {
   createSubscription,
   enqueueEvent,
   recordAttemptResult,
+  recordSuccesses,
   retryDelayMs,
   type RetryPolicy,
 } from '../../src/webhooks/outbound/repository.js';
@@ -91,6 +92,35 @@ describe('leases', () => {
     expect(await recordAttemptResult(t.db, stale!, failed, policy)).toEqual({ recorded: false });
     expect(await recordAttemptResult(t.db, fresh!, failed, policy)).toEqual({ recorded: false });
     expect((await delivery(id)).status).toBe('succeeded');
+  });
+
+  it('successes recorded in a batch: only those whose lease is still held, and the failure streak ends', async () => {
+    const sub = await subscription();
+    await sql`update webhook_subscriptions set failing_since = now() - interval '1 hour' where id = ${sub.id}`.execute(t.db);
+    for (let i = 0; i < 3; i++) await enqueueEvent(t.db, { type: 'churn_risk.opened', payload: { i } });
+    const claims = await claimDueDeliveries(t.db, { limit: 3, leaseMs: 30_000 });
+    expect(claims).toHaveLength(3);
+    // The third loses its lease to another worker before reporting.
+    await sql`update webhook_deliveries set leased_until = now() - interval '1 second', next_attempt_at = now() - interval '1 second'
+               where id = ${claims[2]!.deliveryId}`.execute(t.db);
+    const [takeover] = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 30_000 });
+    expect(takeover).toMatchObject({ deliveryId: claims[2]!.deliveryId, attempt: 2 });
+
+    const recorded = await recordSuccesses(t.db, claims.map((lease) => ({ lease, result: ok })));
+    expect([...recorded].sort()).toEqual([claims[0]!.deliveryId, claims[1]!.deliveryId].sort());
+    for (const claim of claims.slice(0, 2)) {
+      expect(await delivery(claim.deliveryId)).toMatchObject({ status: 'succeeded', lease_token: null, last_status_code: 200, next_attempt_at: null });
+      expect((await attempts(claim.deliveryId)).map((a) => [a.attempt, a.outcome, a.duration_ms])).toEqual([[1, 'succeeded', 12]]);
+    }
+    expect(await delivery(claims[2]!.deliveryId)).toMatchObject({ status: 'pending', attempt: 2, lease_token: takeover!.leaseToken });
+    // The stale attempt's log row still says what happened to it.
+    expect((await attempts(claims[2]!.deliveryId)).map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'succeeded'],
+      [2, null],
+    ]);
+    const row = await t.db.selectFrom('webhook_subscriptions').select('failing_since').where('id', '=', sub.id).executeTakeFirstOrThrow();
+    expect(row.failing_since).toBeNull();
+    expect(await recordSuccesses(t.db, [{ lease: claims[0]!, result: ok }])).toEqual(new Set());
   });
 
   it('a worker that still holds an expired lease nobody took over may record', async () => {

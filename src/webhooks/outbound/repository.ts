@@ -497,17 +497,33 @@ const ABANDONED = 'no result was recorded: the worker stopped or lost its lease'
 export async function claimDueDeliveries(db: Db, options: { limit: number; leaseMs: number }): Promise<ClaimedDelivery[]> {
   if (options.limit <= 0) return [];
   const leaseMs = Math.min(Math.max(1, Math.round(options.leaseMs)), MAX_LEASE_MS);
-  return inTransaction(db, async (trx) => {
-    const { rows: claimed } = await sql<{ id: number; attempt: number; lease_token: string; leased_until: Date }>`
-      with due as (
-        select d.id
-          from webhook_deliveries d
-          join webhook_subscriptions s on s.id = d.subscription_id
-         where d.status = 'pending' and d.next_attempt_at <= now() and s.active
-         order by d.next_attempt_at, d.id
-         limit ${Math.floor(options.limit)}::int
-           for update of d skip locked
-      )
+  // One statement (its own transaction): claim, close the log rows of attempts
+  // whose worker never came back, open this attempt's row, read what to send.
+  const { rows } = await sql<{
+    id: number;
+    attempt: number;
+    lease_token: string;
+    leased_until: Date;
+    event_id: string;
+    type: string;
+    payload: Record<string, unknown>;
+    occurred_at: Date;
+    subject_account_id: number | null;
+    subscription_id: number;
+    url: string;
+    format: WebhookFormat;
+    secret: string;
+    previous_secret: string | null;
+  }>`
+    with due as (
+      select d.id
+        from webhook_deliveries d
+        join webhook_subscriptions s on s.id = d.subscription_id
+       where d.status = 'pending' and d.next_attempt_at <= now() and s.active
+       order by d.next_attempt_at, d.id
+       limit ${Math.floor(options.limit)}::int
+         for update of d skip locked
+    ), claimed as (
       update webhook_deliveries d
          set attempt = d.attempt + 1,
              lease_token = gen_random_uuid()::text,
@@ -517,65 +533,38 @@ export async function claimDueDeliveries(db: Db, options: { limit: number; lease
              updated_at = now()
         from due
        where d.id = due.id
-      returning d.id, d.attempt, d.lease_token, d.leased_until`.execute(trx);
-    if (claimed.length === 0) return [];
-    const ids = claimed.map((c) => c.id);
-
-    // An earlier attempt still open belonged to a worker that never came back.
-    await trx
-      .updateTable('webhook_delivery_attempts')
-      .set({ outcome: 'abandoned', finished_at: sql`now()`, error: ABANDONED })
-      .where('delivery_id', 'in', ids)
-      .where('finished_at', 'is', null)
-      .execute();
-    await trx
-      .insertInto('webhook_delivery_attempts')
-      .values(claimed.map((c) => ({ delivery_id: c.id, attempt: c.attempt })))
-      .execute();
-
-    const details = await trx
-      .selectFrom('webhook_deliveries as d')
-      .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
-      .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
-      .select([
-        'd.id',
-        'e.id as event_id',
-        'e.type',
-        'e.payload',
-        'e.occurred_at',
-        'e.subject_account_id',
-        's.id as subscription_id',
-        's.url',
-        's.format',
-        's.secret',
-        sql<string | null>`case when s.previous_secret_expires_at > now() then s.previous_secret end`.as('previous_secret'),
-      ])
-      .where('d.id', 'in', ids)
-      .execute();
-    const byId = new Map(details.map((d) => [d.id, d]));
-    return claimed.map((c): ClaimedDelivery => {
-      const d = byId.get(c.id)!;
-      return {
-        deliveryId: c.id,
-        attempt: c.attempt,
-        leaseToken: c.lease_token,
-        leasedUntil: c.leased_until,
-        event: {
-          id: d.event_id,
-          type: d.type,
-          payload: d.payload as Record<string, unknown>,
-          occurredAt: d.occurred_at,
-          accountId: d.subject_account_id,
-        },
-        subscription: {
-          id: d.subscription_id,
-          url: d.url,
-          format: d.format,
-          secrets: d.previous_secret ? [d.secret, d.previous_secret] : [d.secret],
-        },
-      };
-    });
-  });
+      returning d.id, d.attempt, d.lease_token, d.leased_until, d.event_id, d.subscription_id
+    ), abandoned as (
+      update webhook_delivery_attempts a
+         set outcome = 'abandoned', finished_at = now(), error = ${ABANDONED}::text
+        from claimed c
+       where a.delivery_id = c.id and a.finished_at is null
+    ), opened as (
+      insert into webhook_delivery_attempts (delivery_id, attempt) select id, attempt from claimed
+    )
+    select c.id, c.attempt, c.lease_token, c.leased_until,
+           e.id as event_id, e.type, e.payload, e.occurred_at, e.subject_account_id,
+           s.id as subscription_id, s.url, s.format, s.secret,
+           case when s.previous_secret_expires_at > now() then s.previous_secret end as previous_secret
+      from claimed c
+      join webhook_events e on e.id = c.event_id
+      join webhook_subscriptions s on s.id = c.subscription_id
+     order by c.id`.execute(db);
+  return rows.map(
+    (d): ClaimedDelivery => ({
+      deliveryId: Number(d.id),
+      attempt: d.attempt,
+      leaseToken: d.lease_token,
+      leasedUntil: d.leased_until,
+      event: { id: d.event_id, type: d.type, payload: d.payload, occurredAt: d.occurred_at, accountId: d.subject_account_id },
+      subscription: {
+        id: Number(d.subscription_id),
+        url: d.url,
+        format: d.format,
+        secrets: d.previous_secret ? [d.secret, d.previous_secret] : [d.secret],
+      },
+    }),
+  );
 }
 
 export interface AttemptResult {
@@ -626,6 +615,46 @@ export function describeDuration(ms: number): string {
     }
   }
   return `${ms} ms`;
+}
+
+/**
+ * Records many successful attempts in one statement, each only while its
+ * lease is still held (as recordAttemptResult does for one): the delivery
+ * becomes succeeded, its log row is closed, its subscription's failure
+ * streak ends. Returns the ids of the deliveries recorded; a lease lost to
+ * another worker is left out (that attempt's log row is still closed).
+ */
+export async function recordSuccesses(db: Db, items: readonly { lease: Lease; result: AttemptResult }[]): Promise<Set<number>> {
+  if (items.length === 0) return new Set();
+  const input = items.map(({ lease, result }) => ({
+    delivery_id: lease.deliveryId,
+    attempt: lease.attempt,
+    lease_token: lease.leaseToken,
+    status_code: result.statusCode,
+    duration_ms: Math.max(0, Math.round(result.durationMs)),
+  }));
+  const { rows } = await sql<{ id: number }>`
+    with input as (
+      select * from jsonb_to_recordset(cast(${JSON.stringify(input)}::text as jsonb))
+             as x(delivery_id int8, attempt int, lease_token text, status_code int, duration_ms int)
+    ), logged as (
+      update webhook_delivery_attempts a
+         set finished_at = now(), duration_ms = i.duration_ms, status_code = i.status_code, outcome = 'succeeded', error = null
+        from input i
+       where a.delivery_id = i.delivery_id and a.attempt = i.attempt and (a.finished_at is null or a.outcome = 'abandoned')
+    ), done as (
+      update webhook_deliveries d
+         set status = 'succeeded', next_attempt_at = null, lease_token = null, leased_until = null,
+             last_status_code = i.status_code, last_error = null, delivered_at = now(), updated_at = now()
+        from input i
+       where d.id = i.delivery_id and d.lease_token = i.lease_token
+      returning d.id, d.subscription_id
+    ), healthy as (
+      update webhook_subscriptions s set failing_since = null
+       where s.id in (select subscription_id from done) and s.failing_since is not null
+    )
+    select id from done`.execute(db);
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 /**

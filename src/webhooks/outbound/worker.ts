@@ -11,6 +11,7 @@ import {
   MAX_LEASE_MS,
   type RecordOutcome,
   recordAttemptResult,
+  recordSuccesses,
   type RetryPolicy,
 } from './repository.js';
 import { OUTBOX_CHANNEL, onOutboxSignal } from './signal.js';
@@ -38,7 +39,7 @@ export const DEFAULT_DISABLE_AFTER_MS = 5 * 86_400_000;
 export interface OutboxWorkerOptions {
   db: Kysely<Database>;
   logger: Logger;
-  /** Requests in flight at once in this process (default 4). */
+  /** Requests in flight at once in this process (default 16). */
   concurrency?: number;
   /** How often to look for due deliveries, ms (default 1000). */
   pollIntervalMs?: number;
@@ -68,6 +69,55 @@ interface Settings {
   requestTimeoutMs: number;
   policy: RetryPolicy;
   fetch?: typeof fetch;
+  successes: SuccessRecorder;
+}
+
+type Success = { claim: ClaimedDelivery; result: AttemptResult };
+
+/**
+ * Group commit for successful attempts, the common case: while one batch is
+ * being written, the successes that finish meanwhile wait and go in the next
+ * (recordSuccesses, one statement each). Resolves to whether the lease was
+ * still held; rejects if the batch could not be written.
+ */
+class SuccessRecorder {
+  private waiting: { item: Success; settle: (recorded: boolean | Error) => void }[] = [];
+  private writing = false;
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  record(item: Success): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ item, settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+      if (!this.writing) void this.write();
+    });
+  }
+
+  private async write(): Promise<void> {
+    this.writing = true;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, 500);
+      try {
+        const recorded = await withRetries(() => recordSuccesses(this.db, batch.map(({ item }) => ({ lease: item.claim, result: item.result }))));
+        for (const { item, settle } of batch) settle(recorded.has(item.claim.deliveryId));
+      } catch (err) {
+        for (const { settle } of batch) settle(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    this.writing = false;
+  }
+}
+
+/** A few quick retries: a lost record means a duplicate send later. */
+async function withRetries<T>(write: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (tries >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 200 * tries));
+    }
+  }
 }
 
 function resolve(options: OutboxWorkerOptions): Settings {
@@ -75,7 +125,7 @@ function resolve(options: OutboxWorkerOptions): Settings {
   return {
     db: options.db,
     logger: options.logger,
-    concurrency: Math.max(1, Math.floor(options.concurrency ?? 4)),
+    concurrency: Math.max(1, Math.floor(options.concurrency ?? 16)),
     pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 1000),
     leaseMs,
     // The lease must outlast the request, or another worker could send it again meanwhile.
@@ -86,6 +136,7 @@ function resolve(options: OutboxWorkerOptions): Settings {
       jitter: options.jitter ?? 0.1,
     },
     fetch: options.fetch,
+    successes: new SuccessRecorder(options.db),
   };
 }
 
@@ -113,16 +164,13 @@ const hostOf = (url: string) => {
   }
 };
 
-/** Records with a few quick retries: a lost record means a duplicate send later. */
+/** Successes go in batches; failures one by one (they may disable the subscription). */
 async function record(s: Settings, claim: ClaimedDelivery, result: AttemptResult): Promise<RecordOutcome> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await recordAttemptResult(s.db, claim, result, s.policy);
-    } catch (err) {
-      if (tries >= 3) throw err;
-      await new Promise((r) => setTimeout(r, 200 * tries));
-    }
+  if (result.ok) {
+    const recorded = await s.successes.record({ claim, result });
+    return recorded ? { recorded: true, status: 'succeeded', nextAttemptAt: null, subscriptionDisabled: null } : { recorded: false };
   }
+  return withRetries(() => recordAttemptResult(s.db, claim, result, s.policy));
 }
 
 /** One attempt of one claimed delivery: send, record, log. Never throws. */
@@ -185,8 +233,8 @@ export class OutboxWorker {
     this.listen = options.listen;
   }
 
-  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch'>> {
-    const { db: _db, logger: _logger, fetch: _fetch, ...rest } = this.s;
+  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch' | 'successes'>> {
+    const { db: _db, logger: _logger, fetch: _fetch, successes: _successes, ...rest } = this.s;
     return rest;
   }
 
@@ -266,7 +314,8 @@ export class OutboxWorker {
     while (this.running) {
       this.again = false;
       const free = this.s.concurrency - this.inFlight.size;
-      if (free <= 0) return; // a finishing request kicks again
+      // Claims in batches: wait for half the slots (a finishing request kicks again).
+      if (free <= 0 || (this.inFlight.size > 0 && free < Math.ceil(this.s.concurrency / 2))) return;
       let claims: ClaimedDelivery[];
       try {
         claims = await claimDueDeliveries(this.s.db, { limit: free, leaseMs: this.s.leaseMs });
