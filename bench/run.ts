@@ -6,12 +6,13 @@ import { DEFAULT_BENCH_URL, recreateDatabase } from './lib/database.js';
 import { describeEnvironment, type Report, saveReport, textTable } from './lib/report.js';
 import type { Figures, Section } from './lib/types.js';
 import { accounts } from './sections/accounts.js';
+import { followUps } from './sections/follow-ups.js';
 import { ingest } from './sections/ingest.js';
 import { latency } from './sections/latency.js';
 import { outbox } from './sections/outbox.js';
 import { scoring } from './sections/scoring.js';
 
-const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox];
+const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followUps];
 
 const log = (message: string) => console.log(`[bench] ${message}`);
 
