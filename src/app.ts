@@ -10,6 +10,7 @@ import { registerKeyRoutes } from './auth/routes.js';
 import { registerJobRoutes } from './jobs/routes.js';
 import { registerScoringRoutes } from './scoring/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
+import { isTransientConflict } from './db/errors.js';
 import type { Database } from './db/schema.js';
 import type { AppEnv } from './http/env.js';
 import { DomainError, type ProblemCode, problemResponse } from './http/problem.js';
@@ -98,11 +99,16 @@ export function createApp(deps: AppDeps) {
       // Hono's own client errors (malformed JSON and the like) carry safe messages.
       return problemResponse(c, httpStatusCodes[err.status] ?? 'malformed_request', err.message || 'bad request');
     }
+    if (isTransientConflict(err)) {
+      // A deadlock or serialization failure rolled the request's transaction back: safe to retry.
+      c.var.logger?.warn('transaction conflict', { requestId: c.var.requestId, ...errorFields(err) });
+      return problemResponse(c, 'unavailable', 'a concurrent request conflicted with this one and its changes were rolled back; retry it', {}, { 'retry-after': '1' });
+    }
     c.var.logger?.error('unhandled error', { requestId: c.var.requestId, ...errorFields(err) });
     return problemResponse(c, 'internal_error', 'an unexpected error occurred; quote the requestId when reporting it');
   });
 
-  return Object.assign(app, { routes: router });
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -6,3 +6,9 @@ export function sqlState(err: unknown): string | undefined {
 
 /** Class 22 (data exception) and 23 (integrity violation): the input's fault, not the server's. */
 export const isInputRejection = (err: unknown) => /^2[23]/.test(sqlState(err) ?? '');
+
+/**
+ * Deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the
+ * transaction back because of a concurrent one; running it again may succeed.
+ */
+export const isTransientConflict = (err: unknown) => ['40P01', '40001'].includes(sqlState(err) ?? '');

@@ -11,6 +11,7 @@ export async function resolveAccounts(db: Db, externalIds: string[], createMissi
     await sql`
       insert into accounts (external_id, name, attributes)
       select x, x, '{"placeholder": true}'::jsonb from unnest(${unique}::text[]) as x
+       order by x collate "C"
       on conflict (external_id) do nothing`.execute(db);
   }
   const rows = await db.selectFrom('accounts').select(['id', 'external_id']).where('external_id', 'in', unique).execute();
@@ -24,6 +25,7 @@ export async function markForRescore(db: Db, accountIds: Iterable<number>): Prom
   await sql`
     insert into rescore_queue (account_id, marked_at)
     select id, now() from unnest(${ids}::int8[]) as id
+     order by id -- a fixed lock order against deadlocks between concurrent batches
     on conflict (account_id) do update set marked_at = excluded.marked_at
     where rescore_queue.marked_at < excluded.marked_at`.execute(db);
 }

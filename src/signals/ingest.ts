@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { isRejected, writeIsolated } from '../db/isolation.js';
 import type { Database } from '../db/schema.js';
-import { inTransaction } from '../db/transaction.js';
+import { inRetriedTransaction } from '../db/transaction.js';
 import { markForRescore, resolveAccounts } from './accounts.js';
 import { writeContracts } from './contracts.js';
 import {
@@ -97,7 +97,8 @@ export async function ingestBatch<T extends { account: string }>(
     valid.push({ index, item: parsed.data });
   });
 
-  await inTransaction(db, async (trx) => {
+  // Concurrent batches can still deadlock on shared rollup rows; the batch is then simply written again.
+  await inRetriedTransaction(db, async (trx) => {
     const accounts = await resolveAccounts(trx, valid.map((v) => v.item.account), options.createMissingAccounts ?? false);
     const known: { index: number; accountId: number; item: T }[] = [];
     for (const v of valid) {

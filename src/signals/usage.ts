@@ -7,6 +7,8 @@ import type { SignalWriter } from './ingest.js';
  * Stores new events and folds them into the daily rollups in one statement:
  * only events that were actually inserted (not re-sends) are counted, and a
  * user is added to a day's distinct count only the first time they appear.
+ * Each insert takes its rows in key order, so concurrent batches lock shared
+ * rollup rows in the same order instead of deadlocking.
  */
 export const writeUsageEvents: SignalWriter<UsageEvent> = async (db: Kysely<Database>, rows) => {
   const { rows: inserted } = await sql<{ account_id: number; event_id: string }>`
@@ -23,12 +25,14 @@ export const writeUsageEvents: SignalWriter<UsageEvent> = async (db: Kysely<Data
     new_events as (
       insert into usage_events (account_id, event_id, occurred_at, metric, quantity, user_id)
       select account_id, event_id, occurred_at::timestamptz, metric, quantity, user_id from input
+       order by account_id, event_id
       on conflict (account_id, event_id) do nothing
       returning account_id, event_id, (occurred_at at time zone 'UTC')::date as day, metric, quantity, user_id
     ),
     new_users as (
       insert into usage_daily_users (account_id, day, metric, user_id)
       select distinct account_id, day, metric, user_id from new_events where user_id is not null
+       order by account_id, day, metric, user_id
       on conflict do nothing
       returning account_id, day, metric
     ),
@@ -41,6 +45,7 @@ export const writeUsageEvents: SignalWriter<UsageEvent> = async (db: Kysely<Data
         from new_events e
         left join user_counts u using (account_id, day, metric)
        group by e.account_id, e.day, e.metric
+       order by e.account_id, e.day, e.metric
       on conflict (account_id, day, metric) do update set
         events = usage_daily.events + excluded.events,
         quantity = usage_daily.quantity + excluded.quantity,
