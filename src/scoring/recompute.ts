@@ -170,6 +170,10 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     // The scoring statement's expressions are large; JIT-compiling them costs
     // minutes and cannot be cancelled, while plain execution takes seconds.
     await sql`select set_config('jit', 'off', true)`.execute(trx);
+    // A full run joins every account's rows: hash joins are always right. Right
+    // after a bulk load the planner's statistics can say "a few rows" and pick
+    // nested loops over 100,000 accounts, which take hours instead of seconds.
+    if (options.accountIds === null) await sql`select set_config('enable_nestloop', 'off', true)`.execute(trx);
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
     await loadFeatures(trx, options.accountIds, asOf);
