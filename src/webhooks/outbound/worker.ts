@@ -175,7 +175,20 @@ async function record(s: Settings, claim: ClaimedDelivery, result: AttemptResult
 
 /** One attempt of one claimed delivery: send, record, log. Never throws. */
 async function deliverOne(s: Settings, claim: ClaimedDelivery): Promise<void> {
-  const result = await sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch });
+  await recordAndLog(s, claim, await send(s, claim));
+}
+
+/** The request of one attempt. Never throws: whatever goes wrong is the attempt's result. */
+const send = (s: Settings, claim: ClaimedDelivery): Promise<AttemptResult> =>
+  sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch }).catch((err: unknown) => ({
+    ok: false,
+    statusCode: null,
+    durationMs: 0,
+    error: `not sent: ${err instanceof Error ? err.message : String(err)}`,
+  }));
+
+/** Records an attempt's result (while the lease holds) and logs it. Never throws. */
+async function recordAndLog(s: Settings, claim: ClaimedDelivery, result: AttemptResult): Promise<void> {
   // Never the URL (a Slack webhook URL is itself a secret), only its host.
   const fields = {
     deliveryId: claim.deliveryId,
@@ -227,6 +240,7 @@ export class OutboxWorker {
   private unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
   private readonly listen: Listen | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly recording = new Set<Promise<void>>();
 
   constructor(options: OutboxWorkerOptions) {
     this.s = resolve(options);
@@ -273,11 +287,12 @@ export class OutboxWorker {
     await this.pumping;
     const grace = new Promise<void>((r) => setTimeout(r, this.s.requestTimeoutMs + 2_000).unref?.());
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    await Promise.allSettled([...this.recording]);
   }
 
-  /** Requests in flight now (for tests and health reporting). */
+  /** Attempts not finished now: requests in flight, or results not yet recorded (for tests and health reporting). */
   get busy(): number {
-    return this.inFlight.size;
+    return this.recording.size; // every attempt in flight is also waiting to be recorded
   }
 
   private kick(): void {
@@ -329,12 +344,21 @@ export class OutboxWorker {
     }
   }
 
+  /**
+   * A slot is busy while its request is: the result is recorded meanwhile,
+   * batched with others (the lease keeps the delivery ours until then).
+   */
   private dispatch(claim: ClaimedDelivery): void {
-    const p: Promise<void> = deliverOne(this.s, claim).finally(() => {
-      this.inFlight.delete(p);
+    const sent = send(this.s, claim);
+    const slot: Promise<void> = sent.then(() => {
+      this.inFlight.delete(slot);
       this.kick();
     });
-    this.inFlight.add(p);
+    this.inFlight.add(slot);
+    const recorded: Promise<void> = sent
+      .then((result) => recordAndLog(this.s, claim, result))
+      .finally(() => this.recording.delete(recorded));
+    this.recording.add(recorded);
   }
 }
 
