@@ -2,8 +2,11 @@ import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
+import { activateVersion, nextVersion, type VersionedTable } from '../db/versions.js';
 
 type Db = Kysely<Database>;
+
+const RULE_SETS: VersionedTable = { table: 'alert_rule_sets', scope: null };
 
 /**
  * Churn-risk rules: versioned JSON like scorecards, validated here. A rule
@@ -165,7 +168,7 @@ export async function createRuleSetVersion(db: Db, definition: RuleSetDefinition
   const row = await db
     .insertInto('alert_rule_sets')
     .values({
-      version: sql<number>`(select coalesce(max(version), 0) + 1 from alert_rule_sets)`,
+      version: nextVersion(RULE_SETS, null),
       definition: jsonb(definition),
       created_by: createdBy,
     })
@@ -176,14 +179,5 @@ export async function createRuleSetVersion(db: Db, definition: RuleSetDefinition
 
 /** Makes a version the active one (the caller owns the transaction). */
 export async function activateRuleSet(trx: Db, id: number): Promise<RuleSet | undefined> {
-  const target = await trx.selectFrom('alert_rule_sets').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
-  if (!target) return undefined;
-  await trx.updateTable('alert_rule_sets').set({ active: false }).where('active', '=', true).where('id', '<>', id).execute();
-  const row = await trx
-    .updateTable('alert_rule_sets')
-    .set({ active: true, activated_at: sql`now()` })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toRuleSet(row);
+  return (await activateVersion(trx, RULE_SETS, id)) ? findRuleSet(trx, id) : undefined;
 }

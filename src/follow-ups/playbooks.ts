@@ -2,9 +2,12 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
+import { activateVersion, nextVersion, type VersionedTable } from '../db/versions.js';
 import type { FollowUpTables } from './tables.js';
 
 type Db = Kysely<Database>;
+
+const PLAYBOOKS: VersionedTable = { table: 'follow_up_playbooks', scope: 'key' };
 
 export const KINDS = ['call', 'visit', 'email', 'qbr'] as const;
 export const ASSIGNEE_SOURCES = ['alert_assignee', 'owner', 'retention_owner'] as const;
@@ -245,7 +248,7 @@ export async function createPlaybookVersion(db: Db, key: string, definition: Pla
     .insertInto('follow_up_playbooks')
     .values({
       key,
-      version: sql<number>`(select coalesce(max(version), 0) + 1 from follow_up_playbooks where key = ${key})`,
+      version: nextVersion(PLAYBOOKS, key),
       definition: jsonb(definition),
     })
     .returningAll()
@@ -255,20 +258,5 @@ export async function createPlaybookVersion(db: Db, key: string, definition: Pla
 
 /** Makes a version the active one of its key (run it in a transaction). */
 export async function activatePlaybook(trx: Db, id: number): Promise<Playbook | undefined> {
-  const target = await trx.selectFrom('follow_up_playbooks').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-  if (!target) return undefined;
-  await trx
-    .updateTable('follow_up_playbooks')
-    .set({ active: false })
-    .where('key', '=', target.key)
-    .where('active', '=', true)
-    .where('id', '<>', id)
-    .execute();
-  const row = await trx
-    .updateTable('follow_up_playbooks')
-    .set({ active: true, activated_at: target.active ? target.activated_at : sql<Date>`now()` })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toPlaybook(row);
+  return (await activateVersion(trx, PLAYBOOKS, id)) ? findPlaybook(trx, id) : undefined;
 }

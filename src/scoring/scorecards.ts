@@ -1,9 +1,12 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { activateVersion, nextVersion, type VersionedTable } from '../db/versions.js';
 import { jsonb } from '../db/params.js';
 import { DEFAULT_SCORECARD, type ScorecardDefinition, scorecardDefinitionSchema } from './scorecard.js';
 
 type Db = Kysely<Database>;
+
+const SCORECARDS: VersionedTable = { table: 'scorecards', scope: 'segment_key' };
 
 export interface Scorecard {
   id: number;
@@ -63,7 +66,7 @@ export async function createScorecardVersion(db: Db, segment: string | null, def
     .insertInto('scorecards')
     .values({
       segment_key: key,
-      version: sql<number>`(select coalesce(max(version), 0) + 1 from scorecards where segment_key = ${key})`,
+      version: nextVersion(SCORECARDS, key),
       definition: jsonb(definition),
     })
     .returningAll()
@@ -73,14 +76,5 @@ export async function createScorecardVersion(db: Db, segment: string | null, def
 
 /** Makes a version the active one of its segment (the caller owns the transaction). */
 export async function activateScorecard(trx: Db, id: number): Promise<Scorecard | undefined> {
-  const target = await trx.selectFrom('scorecards').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-  if (!target) return undefined;
-  await trx.updateTable('scorecards').set({ active: false }).where('segment_key', '=', target.segment_key).where('active', '=', true).where('id', '<>', id).execute();
-  const row = await trx
-    .updateTable('scorecards')
-    .set({ active: true, activated_at: sql`now()` })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toScorecard(row);
+  return (await activateVersion(trx, SCORECARDS, id)) ? findScorecard(trx, id) : undefined;
 }
