@@ -26,6 +26,8 @@ export interface AppDeps {
   logger: Logger;
   bodyLimitBytes?: number;
   docsAssets?: DocsAssets;
+  /** Let webhook subscriptions point to localhost and private networks (default false). */
+  allowPrivateWebhookUrls?: boolean;
 }
 
 const httpStatusCodes: Partial<Record<number, ProblemCode>> = {
@@ -45,6 +47,7 @@ export function createApp(deps: AppDeps) {
     const started = performance.now();
     c.set('db', deps.database(c.env));
     c.set('logger', deps.logger);
+    c.set('allowPrivateWebhookUrls', deps.allowPrivateWebhookUrls ?? false);
     c.header('x-request-id', c.var.requestId);
     await next();
     deps.logger.info('request', {

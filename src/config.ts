@@ -49,6 +49,11 @@ export const configSchema = z.object({
   OUTBOX_LEASE_MS: z.coerce.number().int().min(200).max(60_000).default(60_000),
   /** Time allowed for one webhook request, ms (capped at half the lease). */
   WEBHOOK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(15_000),
+  /** Let subscriptions point to localhost and private networks (off: such URLs are refused, also after DNS resolution). */
+  WEBHOOK_ALLOW_PRIVATE_URLS: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(false),
   /** Delays between attempts, ms, comma-separated; default the Standard Webhooks example schedule. */
   WEBHOOK_RETRY_SCHEDULE_MS: z
     .string()

@@ -6,6 +6,7 @@ import { migrate, openDatabase } from './db/node.js';
 import { startJobScheduler } from './jobs/node.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
+import { dnsDestinationCheck } from './webhooks/outbound/node-destinations.js';
 import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
 
 async function main() {
@@ -36,6 +37,7 @@ async function main() {
     database: () => database.db,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
     docsAssets: nodeDocsAssets,
   });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
@@ -45,7 +47,13 @@ async function main() {
   const jobs = startJobScheduler(config, database.db, logger);
   // Outgoing webhooks: sends what the outbox holds, in this process, until SIGTERM.
   const outbox = config.OUTBOX_WORKER_ENABLED
-    ? startOutboxWorker({ db: database.db, listen: database.listen, logger, ...outboxOptionsFromConfig(config) })
+    ? startOutboxWorker({
+        db: database.db,
+        listen: database.listen,
+        logger,
+        ...outboxOptionsFromConfig(config),
+        ...(config.WEBHOOK_ALLOW_PRIVATE_URLS ? {} : { checkDestination: dnsDestinationCheck }),
+      })
     : undefined;
 
   let stopping = false;

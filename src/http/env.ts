@@ -9,6 +9,8 @@ export interface AppVariables {
   logger: Logger;
   requestId: string;
   principal?: Principal;
+  /** WEBHOOK_ALLOW_PRIVATE_URLS: subscriptions may point to localhost and private networks. */
+  allowPrivateWebhookUrls: boolean;
 }
 
 export interface AppEnv {

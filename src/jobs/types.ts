@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import type { DestinationCheck } from '../webhooks/outbound/destinations.js';
 
 /** Settings a job may read; parsed once at the edge (src/config.ts, or the Worker's env). */
 export interface JobSettings {
@@ -14,6 +15,8 @@ export interface JobSettings {
    * process with OUTBOX_WORKER_ENABLED=false).
    */
   outboxDelivery: 'continuous' | 'cron';
+  /** For deliveries the job sends: refuses private destinations (Node, unless allowed). */
+  checkDestination?: DestinationCheck;
 }
 
 export interface JobContext {

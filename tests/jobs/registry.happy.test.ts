@@ -88,7 +88,13 @@ describe('the job registry', () => {
       outboxDelivery: 'cron',
     });
     expect(settingsFromEnv({ WEBHOOK_RETENTION_DAYS: 'soon' })).toEqual({ usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'cron' });
-    expect(settingsFromConfig(config)).toEqual({ usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'continuous' });
+    expect(settingsFromConfig(config)).toEqual({
+      usageRetentionDays: 400,
+      webhookRetentionDays: 30,
+      outboxDelivery: 'continuous',
+      checkDestination: expect.any(Function), // private destinations refused unless WEBHOOK_ALLOW_PRIVATE_URLS
+    });
+    expect(settingsFromConfig(parseConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' })).checkDestination).toBeUndefined();
     expect(settingsFromConfig(parseConfig({ OUTBOX_WORKER_ENABLED: 'false' })).outboxDelivery).toBe('cron');
     // JOBS_ENABLED=false: no scheduler.
     expect(startJobScheduler({ ...config, JOBS_ENABLED: false }, t.db, silent)).toBeUndefined();

@@ -21,12 +21,14 @@ export interface TestServer {
 }
 
 /** The real app on a real HTTP port over this file's own database. */
-export async function startTestServer(options: { bodyLimitBytes?: number } = {}): Promise<TestServer> {
+export async function startTestServer(options: { bodyLimitBytes?: number; allowPrivateWebhookUrls?: boolean } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const app = createApp({
     database: () => database.db,
     logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent'),
     bodyLimitBytes: options.bodyLimitBytes,
+    // Test receivers listen on 127.0.0.1.
+    allowPrivateWebhookUrls: options.allowPrivateWebhookUrls ?? true,
     docsAssets: nodeDocsAssets,
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });

@@ -28,7 +28,8 @@ afterAll(async () => {
 
 async function startService(env: Record<string, string>): Promise<Spawned> {
   const port = await freePort();
-  const service = spawnTs('src/node.ts', [], { PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: t.url!, LOG_LEVEL: 'warn', ...env });
+  // The receiver listens on 127.0.0.1.
+  const service = spawnTs('src/node.ts', [], { PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: t.url!, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...env });
   services.push(service);
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 'service start');
   return service;

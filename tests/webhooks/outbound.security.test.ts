@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/logger.js';
-import { enqueueEvent } from '../../src/webhooks/outbound/repository.js';
-import { OutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+import { resolvedAddressCheck } from '../../src/webhooks/outbound/destinations.js';
+import { dnsDestinationCheck } from '../../src/webhooks/outbound/node-destinations.js';
+import { createSubscription, enqueueEvent } from '../../src/webhooks/outbound/repository.js';
+import { drainOutbox, OutboxWorker } from '../../src/webhooks/outbound/worker.js';
 import { expectProblem } from '../support/problem.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Receiver } from './outbound-receiver.js';
@@ -141,3 +143,62 @@ async function waitUntil(check: () => boolean, timeoutMs = 10_000) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('destinations on this machine or a private network', () => {
+  let strict: TestServer;
+  beforeAll(async () => {
+    strict = await startTestServer({ allowPrivateWebhookUrls: false });
+  });
+  afterAll(() => strict.close());
+
+  it.each([
+    'http://127.0.0.1:8080/hook',
+    'http://localhost/hook',
+    'http://api.localhost/hook',
+    'http://[::1]/hook',
+    'http://10.1.2.3/hook',
+    'http://192.168.0.10/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://100.64.0.1/hook',
+    'http://[::ffff:10.0.0.1]/hook',
+    'http://[fd00::1]/hook',
+    'http://0.0.0.0/hook',
+    'http://2130706433/hook', // 127.0.0.1 written as one number
+  ])('refuses %s by default, naming the field', async (url) => {
+    const res = await strict.call('POST', base, { body: { url, eventTypes: ['follow_up.due'] } });
+    const problem = await expectProblem(res, 400, 'validation_failed');
+    expect(problem.errors).toEqual([{ field: 'body.url', message: expect.stringMatching(/must not point to/) }]);
+    expect(problem.detail).toMatch(/WEBHOOK_ALLOW_PRIVATE_URLS/);
+  });
+
+  it('refuses a change of URL to such an address, and accepts public names and addresses', async () => {
+    const created = await strict.call('POST', base, { body: { url: 'https://hooks.example.com/a', eventTypes: ['follow_up.due'] } });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: number };
+    await expectProblem(await strict.call('PATCH', `${base}/${id}`, { body: { url: 'http://10.0.0.8/x' } }), 400, 'validation_failed');
+    expect((await strict.call('PATCH', `${base}/${id}`, { body: { url: 'https://203.0.114.7/x' } })).status).toBe(200);
+  });
+
+  it('the delivery-time check refuses names that resolve to private addresses', async () => {
+    const check = resolvedAddressCheck(async (host) => ({ 'inside.example.com': ['93.184.216.34', '10.0.0.5'], 'outside.example.com': ['93.184.216.34', '2606:2800:220:1::1'] })[host] ?? []);
+    expect(await check('https://inside.example.com/hook')).toMatch(/inside\.example\.com resolves to 10\.0\.0\.5/);
+    expect(await check('https://outside.example.com/hook')).toBeUndefined();
+    expect(await check('http://127.0.0.1:9/hook')).toMatch(/refused/);
+    const failing = resolvedAddressCheck(async () => {
+      throw new Error('ENOTFOUND');
+    });
+    expect(await failing('https://nowhere.example.com/hook')).toBeUndefined(); // the request itself reports it
+  });
+
+  it('a worker with the Node check refuses a delivery to 127.0.0.1: nothing is sent and the attempt says why', async () => {
+    await strict.db.deleteFrom('webhook_subscriptions').execute();
+    const sub = await createSubscription(strict.db, { url: `${receiver.url}/private`, eventTypes: ['follow_up.due'] });
+    receiver.secrets.set('/private', sub.secret);
+    const { deliveryIds } = await enqueueEvent(strict.db, { type: 'follow_up.due', payload: { n: 1 } });
+    const attempts = await drainOutbox({ db: strict.db, logger: createLogger('silent'), checkDestination: dnsDestinationCheck, retryScheduleMs: [60_000] });
+    expect(attempts).toBe(1);
+    expect(receiver.received.filter((r) => r.path === '/private')).toHaveLength(0);
+    const row = await strict.db.selectFrom('webhook_deliveries').select(['status', 'last_error']).where('id', '=', deliveryIds[0]!).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'pending', last_error: expect.stringMatching(/^refused: .*127\.0\.0\.1/) });
+  });
+});

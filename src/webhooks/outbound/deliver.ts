@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import type { WebhookFormat } from './events.js';
 import type { AttemptResult, ClaimedDelivery } from './repository.js';
 import { renderSlackMessage } from './slack.js';
+import type { DestinationCheck } from './destinations.js';
 
 export const USER_AGENT = 'healthscore-webhooks/1';
 
@@ -41,6 +42,8 @@ export interface SendOptions {
   timeoutMs: number;
   fetch?: typeof fetch;
   now?: () => Date;
+  /** Refuses destinations before sending (private addresses; see destinations.ts). */
+  checkDestination?: DestinationCheck;
 }
 
 /** A log line for a failed request that names no URL, header or secret. */
@@ -96,6 +99,8 @@ export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions)
   };
   const started = performance.now();
   const elapsed = () => performance.now() - started;
+  const refused = await options.checkDestination?.(claim.subscription.url);
+  if (refused) return { ok: false, statusCode: null, durationMs: elapsed(), error: refused };
   let res: Response;
   try {
     res = await doFetch(claim.subscription.url, {

@@ -3,6 +3,7 @@ import { encodeCursor, feedCursorSchema } from '../../http/cursor.js';
 import { DomainError, notFound } from '../../http/problem.js';
 import type { Router } from '../../http/route.js';
 import { EVENT_TYPES, FORMATS } from './events.js';
+import { privateHostProblem } from './destinations.js';
 import {
   createSubscription,
   type DeliveryInfo,
@@ -177,6 +178,17 @@ const deliveryJson = (d: DeliveryInfo) => ({
   attempts: d.attempts.map((a) => ({ ...a, startedAt: a.startedAt.toISOString(), finishedAt: iso(a.finishedAt) })),
 });
 
+/** Unless WEBHOOK_ALLOW_PRIVATE_URLS: no subscription to this machine or a private network. */
+function checkDestination(c: { var: { allowPrivateWebhookUrls: boolean } }, url: string | undefined) {
+  if (url === undefined || c.var.allowPrivateWebhookUrls) return;
+  const problem = privateHostProblem(new URL(url));
+  if (problem) {
+    throw new DomainError('validation_failed', `url ${problem}; set WEBHOOK_ALLOW_PRIVATE_URLS=true for receivers on a private network`, {
+      errors: [{ field: 'body.url', message: problem }],
+    });
+  }
+}
+
 const inactive = (id: number) =>
   new DomainError('conflict', `webhook subscription ${id} is not active; re-activate it first (PATCH active: true)`);
 
@@ -197,6 +209,7 @@ export function registerOutboundWebhookRoutes(router: Router) {
       responses: { 201: { description: 'Created', schema: subscriptionSchema.extend(secretField) } },
     },
     async (c, { body }) => {
+      checkDestination(c, body.url);
       const { subscription, secret } = await createSubscription(c.var.db, body);
       return c.json({ ...subscriptionJson(subscription), secret }, 201);
     },
@@ -249,6 +262,7 @@ export function registerOutboundWebhookRoutes(router: Router) {
       responses: { 200: { description: 'The subscription', schema: subscriptionSchema }, 404: { description: 'No such subscription' } },
     },
     async (c, { params, body }) => {
+      checkDestination(c, body.url);
       const subscription = await updateSubscription(c.var.db, params.id, body);
       if (!subscription) throw notFound(`webhook subscription ${params.id}`);
       return c.json(subscriptionJson(subscription));

@@ -4,6 +4,7 @@ import type { Listen } from '../../db/postgres.js';
 import type { Database } from '../../db/schema.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, sendDelivery } from './deliver.js';
+import type { DestinationCheck } from './destinations.js';
 import {
   type AttemptResult,
   type ClaimedDelivery,
@@ -52,6 +53,8 @@ export interface OutboxWorkerOptions {
   /** ± fraction of each retry delay, at random (default 0.1). */
   jitter?: number;
   fetch?: typeof fetch;
+  /** Refuses destinations before each request (src/node.ts: private addresses unless allowed). */
+  checkDestination?: DestinationCheck;
   /**
    * LISTEN on the database (createPostgresDb's or createEmbeddedDb's
    * `listen`): wakes this worker when any process commits new deliveries.
@@ -69,6 +72,7 @@ interface Settings {
   requestTimeoutMs: number;
   policy: RetryPolicy;
   fetch?: typeof fetch;
+  checkDestination?: DestinationCheck;
   successes: SuccessRecorder;
 }
 
@@ -136,6 +140,7 @@ function resolve(options: OutboxWorkerOptions): Settings {
       jitter: options.jitter ?? 0.1,
     },
     fetch: options.fetch,
+    checkDestination: options.checkDestination,
     successes: new SuccessRecorder(options.db),
   };
 }
@@ -180,7 +185,7 @@ async function deliverOne(s: Settings, claim: ClaimedDelivery): Promise<void> {
 
 /** The request of one attempt. Never throws: whatever goes wrong is the attempt's result. */
 const send = (s: Settings, claim: ClaimedDelivery): Promise<AttemptResult> =>
-  sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch }).catch((err: unknown) => ({
+  sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch, checkDestination: s.checkDestination }).catch((err: unknown) => ({
     ok: false,
     statusCode: null,
     durationMs: 0,
@@ -247,8 +252,8 @@ export class OutboxWorker {
     this.listen = options.listen;
   }
 
-  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch' | 'successes'>> {
-    const { db: _db, logger: _logger, fetch: _fetch, successes: _successes, ...rest } = this.s;
+  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch' | 'successes' | 'checkDestination'>> {
+    const { db: _db, logger: _logger, fetch: _fetch, successes: _successes, checkDestination: _check, ...rest } = this.s;
     return rest;
   }
 
