@@ -42,7 +42,7 @@ export const configSchema = z.object({
     .transform((v) => v === 'true' || v === '1' || v === 'yes')
     .default(true),
   /** Webhook requests one process keeps in flight. */
-  OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
   /** How often the worker looks for due deliveries (other processes' events, retries), ms. */
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** How long a claimed delivery stays reserved for its worker, ms. */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
+import { configSchema } from '../../src/config.js';
 import { inTransaction } from '../../src/db/transaction.js';
 import { activateScorecard, createScorecardVersion } from '../../src/scoring/scorecards.js';
 import { recompute } from '../../src/scoring/recompute.js';
@@ -19,8 +20,9 @@ import { serviceDatabaseUrl } from '../lib/waits.js';
  */
 
 const DELIVERIES = scaled(10_000, 1_000);
-/** The default OUTBOX_CONCURRENCY, and more. */
-const CONCURRENCY = [16, 64];
+const DEFAULT_CONCURRENCY = configSchema.shape.OUTBOX_CONCURRENCY.parse(undefined);
+/** Below, at and above the default OUTBOX_CONCURRENCY. */
+const CONCURRENCY = [DEFAULT_CONCURRENCY / 2, DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY * 2];
 const PROBES = 50;
 const PROBE_EVERY_MS = 200;
 const SEGMENT = 'outbox-bench';
@@ -240,13 +242,13 @@ export const outbox: Section = {
           const rate = DELIVERIES / service1.seconds;
           const bareRate = DELIVERIES / bare.seconds;
           throughputRows.push(
-            [`outbox worker, ${concurrency} in flight`, fmt(DELIVERIES), round(service1.seconds, 2), fmt(rate), `${fmt(service1.succeeded)} succeeded, ${fmt(service1.arrived)} arrived`],
+            [`outbox worker, ${concurrency} in flight${concurrency === DEFAULT_CONCURRENCY ? ' (default)' : ''}`, fmt(DELIVERIES), round(service1.seconds, 2), fmt(rate), `${fmt(service1.succeeded)} succeeded, ${fmt(service1.arrived)} arrived`],
             [`bare signed POSTs, ${concurrency} in flight`, fmt(DELIVERIES), round(bare.seconds, 2), fmt(bareRate), `${fmt(bare.arrived)} arrived`],
             [`ratio outbox / bare, ${concurrency} in flight`, null, null, round(rate / bareRate, 3), null],
           );
           ratios.push(`${concurrency}: ${round(rate / bareRate, 3)}`);
 
-          if (concurrency === CONCURRENCY[0]) {
+          if (concurrency === DEFAULT_CONCURRENCY) {
             ctx.log(`score change → first delivery attempt: ${PROBES} probes`);
             const latency = await scoreChangeLatency(ctx, target, ids);
             const bareMs = await bareLatency(target);

@@ -196,8 +196,10 @@ describe.runIf(onServer)('outbound webhooks across processes', () => {
     expect(duplicates).toBeLessThanOrEqual(kills);
     const duplicated = [...accepted.values()].filter((list) => list.length > 1).map((list) => n(list[0]!));
     for (const num of duplicated) expect(inFlightAtKill).toContain(num);
-    // The attempts cut off by the kills are in the log as abandoned.
+    // The attempts cut off by the kills are in the log as abandoned: the one in
+    // flight, and at most one claimed in reserve (OUTBOX_CONCURRENCY 1) and never sent.
     const abandoned = await t.db.selectFrom('webhook_delivery_attempts').select('delivery_id').where('outcome', '=', 'abandoned').execute();
-    expect(abandoned.length).toBe(kills);
+    expect(abandoned.length).toBeGreaterThanOrEqual(kills);
+    expect(abandoned.length).toBeLessThanOrEqual(2 * kills);
   }, 240_000);
 });

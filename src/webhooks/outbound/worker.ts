@@ -40,7 +40,7 @@ export const DEFAULT_DISABLE_AFTER_MS = 5 * 86_400_000;
 export interface OutboxWorkerOptions {
   db: Kysely<Database>;
   logger: Logger;
-  /** Requests in flight at once in this process (default 16). */
+  /** Requests in flight at once in this process (default 32). */
   concurrency?: number;
   /** How often to look for due deliveries, ms (default 1000). */
   pollIntervalMs?: number;
@@ -129,7 +129,7 @@ function resolve(options: OutboxWorkerOptions): Settings {
   return {
     db: options.db,
     logger: options.logger,
-    concurrency: Math.max(1, Math.floor(options.concurrency ?? 16)),
+    concurrency: Math.max(1, Math.floor(options.concurrency ?? 32)),
     pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 1000),
     leaseMs,
     // The lease must outlast the request, or another worker could send it again meanwhile.
@@ -245,7 +245,7 @@ export class OutboxWorker {
   private unlisten: Promise<(() => Promise<void>) | undefined> | undefined;
   private readonly listen: Listen | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly recording = new Set<Promise<void>>();
+  private readonly reserve: { claim: ClaimedDelivery; claimedAt: number }[] = [];
 
   constructor(options: OutboxWorkerOptions) {
     this.s = resolve(options);
@@ -290,14 +290,14 @@ export class OutboxWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.pumping;
+    this.startReserved(true); // claimed already: send rather than leave them waiting for their leases to end
     const grace = new Promise<void>((r) => setTimeout(r, this.s.requestTimeoutMs + 2_000).unref?.());
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
-    await Promise.allSettled([...this.recording]);
   }
 
-  /** Attempts not finished now: requests in flight, or results not yet recorded (for tests and health reporting). */
+  /** Attempts in flight now, sent or being recorded (for tests and health reporting). */
   get busy(): number {
-    return this.recording.size; // every attempt in flight is also waiting to be recorded
+    return this.inFlight.size;
   }
 
   private kick(): void {
@@ -330,40 +330,55 @@ export class OutboxWorker {
     this.timer.unref?.();
   }
 
+  /**
+   * Claims so that every slot is busy and up to `concurrency` more wait in
+   * reserve, so a slot that frees starts its next request at once instead of
+   * after a claim's round trip. Claims come in batches of at least half the
+   * slots (a finishing request kicks again).
+   */
   private async pump(): Promise<void> {
     while (this.running) {
       this.again = false;
-      const free = this.s.concurrency - this.inFlight.size;
-      // Claims in batches: wait for half the slots (a finishing request kicks again).
-      if (free <= 0 || (this.inFlight.size > 0 && free < Math.ceil(this.s.concurrency / 2))) return;
+      this.startReserved();
+      const wanted = 2 * this.s.concurrency - this.inFlight.size - this.reserve.length;
+      if (wanted < Math.ceil(this.s.concurrency / 2)) return;
       let claims: ClaimedDelivery[];
       try {
-        claims = await claimDueDeliveries(this.s.db, { limit: free, leaseMs: this.s.leaseMs });
+        claims = await claimDueDeliveries(this.s.db, { limit: wanted, leaseMs: this.s.leaseMs });
       } catch (err) {
         if (this.running) this.s.logger.error('webhook claim failed', { error: err instanceof Error ? err.message : String(err) });
         return;
       }
-      for (const claim of claims) this.dispatch(claim);
+      const claimedAt = performance.now();
+      for (const claim of claims) this.reserve.push({ claim, claimedAt });
+      this.startReserved();
       // A full batch means there may be more due right now.
-      if (claims.length < free) return;
+      if (claims.length < wanted) return;
+    }
+  }
+
+  /** Starts reserved claims while slots are free (all of them once stopping). */
+  private startReserved(all = false): void {
+    while (this.reserve.length > 0 && (all || this.inFlight.size < this.s.concurrency)) {
+      const { claim, claimedAt } = this.reserve.shift()!;
+      // A claim whose lease could end mid-request is left to run out; it comes round again then.
+      const margin = Math.min(1_000, this.s.leaseMs / 4);
+      if (this.s.leaseMs - (performance.now() - claimedAt) < this.s.requestTimeoutMs + margin) continue;
+      this.dispatch(claim);
     }
   }
 
   /**
-   * A slot is busy while its request is: the result is recorded meanwhile,
-   * batched with others (the lease keeps the delivery ours until then).
+   * A slot stays busy until its result is recorded, so a crash leaves at most
+   * the requests in flight unrecorded (each sent again once, at most).
    */
   private dispatch(claim: ClaimedDelivery): void {
-    const sent = send(this.s, claim);
-    const slot: Promise<void> = sent.then(() => {
-      this.inFlight.delete(slot);
+    const p: Promise<void> = deliverOne(this.s, claim).finally(() => {
+      this.inFlight.delete(p);
+      if (this.running) this.startReserved();
       this.kick();
     });
-    this.inFlight.add(slot);
-    const recorded: Promise<void> = sent
-      .then((result) => recordAndLog(this.s, claim, result))
-      .finally(() => this.recording.delete(recorded));
-    this.recording.add(recorded);
+    this.inFlight.add(p);
   }
 }
 
