@@ -4,7 +4,7 @@ import { pruneInboundWebhookMessages, pruneUsageEvents } from '../src/jobs/prune
 import { sweepAlerts } from '../src/alerts/index.js';
 import { drainOutbox, pruneOutbox } from '../src/webhooks/outbound/index.js';
 import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-ups/index.js';
-import { rescoreForAMinute } from '../src/scoring/jobs.js';
+import { RESCORE_WINDOW_MS, rescoreUntil } from '../src/scoring/jobs.js';
 import { recomputeAll } from '../src/scoring/recompute.js';
 import type { JobCounts, JobDefinition } from '../src/jobs/types.js';
 
@@ -19,8 +19,8 @@ export const registry: readonly JobDefinition[] = [
   {
     name: 'rescore-dirty',
     cron: '* * * * *',
-    description: 'Incremental rescoring: recomputes accounts whose signals changed, every 2 s for most of each minute.',
-    handler: async ({ db }) => rescoreForAMinute(db),
+    description: 'Incremental rescoring: recomputes accounts whose signals changed, within about a second, until the next minute’s run.',
+    handler: async ({ db, scheduledFor }) => rescoreUntil(db, new Date(scheduledFor.getTime() + RESCORE_WINDOW_MS)),
   },
   {
     name: 'recompute-all',

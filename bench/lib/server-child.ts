@@ -36,9 +36,9 @@ async function start(kind: string) {
  * in the service process (or as soon as the previous one ends if that took
  * longer), as the brief of the latency section specifies. Each run's duration
  * and counts go to the parent over IPC. The real job (jobs/registry.ts
- * `rescore-dirty` → src/scoring/jobs.ts rescoreForAMinute) differs: it loops
- * recomputeDirty without pause while there is work, sleeps 2 s when the queue
- * is empty, and stops after 50 s until the next minute's occurrence.
+ * `rescore-dirty` → src/scoring/jobs.ts rescoreUntil) differs: it loops
+ * recomputeDirty without pause while there is work, sleeps 1 s when the queue
+ * is empty, and runs until 58 s after its occurrence (the next one takes over).
  */
 function startRescoring(db: Parameters<typeof recomputeDirty>[0], everyMs: number) {
   let stopped = false;

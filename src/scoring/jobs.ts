@@ -2,14 +2,20 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { recomputeDirty } from './recompute.js';
 
+/** How long after its occurrence a run keeps draining: nearly to the next minute's run. */
+export const RESCORE_WINDOW_MS = 58_000;
+
 /**
  * The incremental rescoring job's body. Cron runs at most once a minute, so one
- * run keeps draining the rescore queue every `idleMs` for most of its minute:
- * a new signal is reflected within seconds while each occurrence still runs
- * exactly once across replicas.
+ * run keeps draining the rescore queue (a pass at once while there is work, else
+ * every `idleMs`) until `until`, by default nearly the next occurrence: a new
+ * signal is reflected within about a second while each occurrence still runs
+ * exactly once across replicas. Runs that meet (a late start, a skewed clock)
+ * take disjoint accounts: recomputeDirty claims with SKIP LOCKED.
  */
-export async function rescoreForAMinute(db: Kysely<Database>, options: { budgetMs?: number; idleMs?: number } = {}) {
-  const deadline = Date.now() + (options.budgetMs ?? 50_000);
+export async function rescoreUntil(db: Kysely<Database>, until: Date, options: { idleMs?: number } = {}) {
+  // A late start (catch-up after downtime) still makes one pass.
+  const deadline = Math.max(until.getTime(), Date.now() + 1);
   const counts = { passes: 0, accounts: 0, changed: 0, bandChanges: 0 };
   while (Date.now() < deadline) {
     const result = await recomputeDirty(db);
@@ -17,7 +23,7 @@ export async function rescoreForAMinute(db: Kysely<Database>, options: { budgetM
     counts.accounts += result.claimed;
     counts.changed += result.changed;
     counts.bandChanges += result.bandChanges.length;
-    if (result.claimed === 0) await new Promise((r) => setTimeout(r, options.idleMs ?? 2_000));
+    if (result.claimed === 0) await new Promise((r) => setTimeout(r, Math.min(options.idleMs ?? 1_000, Math.max(0, deadline - Date.now()))));
   }
   return counts;
 }

@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rescoreUntil } from '../../src/scoring/jobs.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer();
+  await s.call('POST', '/v1/accounts/batch', { body: { items: [{ externalId: 'job-a', name: 'Job A', seats: 5 }] } });
+});
+afterAll(() => s.close());
+
+const post = (eventId: string) =>
+  s.call('POST', '/v1/usage/batch', {
+    body: { items: [{ eventId, account: 'job-a', occurredAt: new Date().toISOString(), metric: 'login', userId: eventId }] },
+  });
+const queued = async () => (await s.db.selectFrom('rescore_queue').select('account_id').execute()).length;
+
+describe('the rescore-dirty job body', () => {
+  it('keeps draining until its deadline: a signal that arrives mid-run is scored in the same run', async () => {
+    expect((await post('first')).status).toBe(200);
+    expect(await queued()).toBe(1);
+    const run = rescoreUntil(s.db, new Date(Date.now() + 6_000), { idleMs: 100 });
+    // Arrives while the run is idling between passes.
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await queued()).toBe(0);
+    expect((await post('second')).status).toBe(200);
+    const counts = await run;
+    expect(counts.accounts).toBe(2);
+    expect(counts.passes).toBeGreaterThan(2);
+    expect(await queued()).toBe(0);
+    const health = (await (await s.call('GET', '/v1/accounts/job-a/health')).json()) as { score: number | null };
+    expect(health.score).not.toBeNull();
+  });
+
+  it('a run that starts after its deadline (catch-up) still makes one pass', async () => {
+    expect((await post('late')).status).toBe(200);
+    const counts = await rescoreUntil(s.db, new Date(Date.now() - 60_000));
+    expect(counts).toMatchObject({ passes: 1, accounts: 1 });
+    expect(await queued()).toBe(0);
+  });
+});
