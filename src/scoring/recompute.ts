@@ -74,6 +74,16 @@ export async function refreshDistributions(trx: Db, features: string[], target: 
          on conflict (feature, segment_key) do update set breakpoints = excluded.breakpoints, negated_breakpoints = excluded.negated_breakpoints${target === 'feature_distributions' ? ', computed_at = now()' : ''}`,
       )
       .execute(trx);
+    // No account has the feature yet (no tickets at all, say): an empty '*'
+    // distribution records that it was computed, so incremental runs do not
+    // reload every account to compute it again; the nightly run refreshes it.
+    await sql
+      .raw(
+        `insert into ${target} (feature, segment_key, breakpoints, negated_breakpoints)
+         select '${feature}', '*', '{}', '{}' where not exists (select 1 from hs_features where ${feature} is not null)
+         on conflict (feature, segment_key) do update set breakpoints = excluded.breakpoints, negated_breakpoints = excluded.negated_breakpoints${target === 'feature_distributions' ? ', computed_at = now()' : ''}`,
+      )
+      .execute(trx);
   }
 }
 

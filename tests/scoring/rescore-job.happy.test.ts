@@ -39,3 +39,19 @@ describe('the rescore-dirty job body', () => {
     expect(await queued()).toBe(0);
   });
 });
+
+describe('percentile features nobody has yet', () => {
+  it('are recorded as computed, empty, so incremental runs do not refresh them again', async () => {
+    // No account has tickets: the default scorecard's ticket-volume percentile has no data.
+    const distribution = () =>
+      s.db.selectFrom('feature_distributions').select(['breakpoints', 'computed_at']).where('feature', '=', 'tickets_per_seat_90d').where('segment_key', '=', '*').executeTakeFirst();
+    await rescoreUntil(s.db, new Date(Date.now() - 1)); // whatever is queued
+    expect((await post('pct-1')).status).toBe(200);
+    await rescoreUntil(s.db, new Date(Date.now() - 1));
+    const first = await distribution();
+    expect(first?.breakpoints).toEqual([]);
+    expect((await post('pct-2')).status).toBe(200);
+    expect(await rescoreUntil(s.db, new Date(Date.now() - 1))).toMatchObject({ accounts: 1 });
+    expect((await distribution())?.computed_at).toEqual(first!.computed_at);
+  });
+});
