@@ -15,6 +15,7 @@ export const MIGRATIONS = [
   '0006_jobs',
   '0007_alerts',
   '0008_follow_ups',
+  '0009_rescore_claims',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

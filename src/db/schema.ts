@@ -141,6 +141,8 @@ export interface ContractHistoryTable {
 export interface RescoreQueueTable {
   account_id: number;
   marked_at: Generated<Date>;
+  /** While in the future, a rescoring run holds the row (sql/0009). */
+  claimed_until: Date | null;
 }
 
 export interface IdempotencyKeysTable {

@@ -210,19 +210,39 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
   });
 }
 
+/** How long a rescoring run holds the accounts it claimed; an abandoned claim comes round again after it. */
+export const RESCORE_LEASE_SECONDS = 120;
+
 /**
  * The incremental run: takes up to `limit` accounts marked for rescoring,
  * recomputes them and clears their marks, unless marked again meanwhile.
- * Concurrent runs take disjoint accounts (SKIP LOCKED).
+ * The claim is a lease taken in a short transaction of its own, so ingest
+ * re-marking an account never waits for the recompute; concurrent runs take
+ * disjoint accounts (SKIP LOCKED, then the lease). Should the recompute fail,
+ * the lease runs out and the accounts are taken again. Given a transaction,
+ * everything happens in it.
  */
 export async function recomputeDirty(db: Db, limit = 10_000): Promise<RecomputeResult & { claimed: number }> {
+  // marked_at travels as text: a JS Date would drop its microseconds.
+  const { rows: claimed } = await sql<{ account_id: number; marked_at: string }>`
+    update rescore_queue q set claimed_until = now() + ${RESCORE_LEASE_SECONDS}::int * interval '1 second'
+      from (select account_id from rescore_queue
+             where claimed_until is null or claimed_until < now()
+             order by marked_at limit ${limit}
+               for update skip locked) due
+     where q.account_id = due.account_id
+    returning q.account_id, q.marked_at::text as marked_at`.execute(db);
+  if (claimed.length === 0) return { accounts: 0, changed: 0, bandChanges: [], claimed: 0 };
+  const ids = claimed.map((r) => Number(r.account_id));
   return inTransaction(db, async (trx) => {
-    const claimed = await sql<{ account_id: number; marked_at: Date }>`
-      select account_id, marked_at from rescore_queue order by marked_at limit ${limit} for update skip locked`.execute(trx);
-    if (claimed.rows.length === 0) return { accounts: 0, changed: 0, bandChanges: [], claimed: 0 };
-    const ids = claimed.rows.map((r) => r.account_id);
     const result = await recompute(trx, { accountIds: ids });
-    await sql`delete from rescore_queue where account_id = any(${ids}::int8[])`.execute(trx);
+    // A mark renewed during the recompute (a later marked_at) stays, free to be claimed again.
+    await sql`
+      with done as (
+        select * from unnest(${ids}::int8[], ${claimed.map((r) => r.marked_at)}::text[]::timestamptz[]) as d(account_id, marked_at))
+      delete from rescore_queue q using done
+       where q.account_id = done.account_id and q.marked_at <= done.marked_at`.execute(trx);
+    await sql`update rescore_queue set claimed_until = null where account_id = any(${ids}::int8[])`.execute(trx);
     return { ...result, claimed: ids.length };
   });
 }

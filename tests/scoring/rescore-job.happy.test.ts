@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rescoreUntil } from '../../src/scoring/jobs.js';
+import { recomputeDirty } from '../../src/scoring/recompute.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;
@@ -53,5 +54,18 @@ describe('percentile features nobody has yet', () => {
     expect((await post('pct-2')).status).toBe(200);
     expect(await rescoreUntil(s.db, new Date(Date.now() - 1))).toMatchObject({ accounts: 1 });
     expect((await distribution())?.computed_at).toEqual(first!.computed_at);
+  });
+});
+
+describe('the rescore queue lease', () => {
+  it('accounts another run holds are skipped until its lease runs out, then taken and cleared', async () => {
+    await rescoreUntil(s.db, new Date(Date.now() - 1));
+    expect((await post('lease-1')).status).toBe(200);
+    await s.db.updateTable('rescore_queue').set({ claimed_until: new Date(Date.now() + 60_000) }).execute();
+    expect(await recomputeDirty(s.db)).toMatchObject({ claimed: 0 });
+    expect(await queued()).toBe(1);
+    await s.db.updateTable('rescore_queue').set({ claimed_until: new Date(Date.now() - 1_000) }).execute();
+    expect(await recomputeDirty(s.db)).toMatchObject({ claimed: 1 });
+    expect(await queued()).toBe(0);
   });
 });
