@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { type EventType, enqueueEvents } from '../webhooks/outbound/index.js';
-import { healthPayload, loadDigests } from './digest.js';
+import { EVENT_SLICE, healthPayload, loadDigests } from './digest.js';
 import { findAlertRows, toAlert } from './repository.js';
 import type { AlertAction } from './tables.js';
 
@@ -28,7 +28,10 @@ const eventType = (action: AlertAction): EventType =>
  * commits. Call it after the alerts rows were written.
  */
 export async function recordChanges(trx: Db, changes: AlertChange[]): Promise<void> {
-  if (changes.length === 0) return;
+  for (let i = 0; i < changes.length; i += EVENT_SLICE) await recordChangeSlice(trx, changes.slice(i, i + EVENT_SLICE));
+}
+
+async function recordChangeSlice(trx: Db, changes: AlertChange[]): Promise<void> {
   const rows = changes.map((c, ord) => ({ ord, alert_id: c.alertId, action: c.action, actor: c.actor, details: c.details ?? {} }));
   const inserted = await sql<{ id: number; at: Date }>`
     insert into alert_events (alert_id, action, actor, details)

@@ -134,11 +134,18 @@ export const healthPayload = (d: HealthDigest) => ({
  * Enqueues `health.band_changed` for the band changes of a recompute, in its
  * transaction; the attribution is measured from the last snapshot before it.
  */
-export async function enqueueBandChanges(
-  trx: Db,
-  bandChanges: { accountId: number; previous: Band | null; band: Band; score: number }[],
-): Promise<number> {
-  if (bandChanges.length === 0) return 0;
+export async function enqueueBandChanges(trx: Db, bandChanges: BandChangeInput[]): Promise<number> {
+  // In slices: the first scoring of a million accounts is a million band changes.
+  for (let i = 0; i < bandChanges.length; i += EVENT_SLICE) await enqueueBandChangeSlice(trx, bandChanges.slice(i, i + EVENT_SLICE));
+  return bandChanges.length;
+}
+
+type BandChangeInput = { accountId: number; previous: Band | null; band: Band; score: number };
+
+/** Accounts whose digests and events are built at a time, so memory stays bounded. */
+export const EVENT_SLICE = 2_000;
+
+async function enqueueBandChangeSlice(trx: Db, bandChanges: BandChangeInput[]): Promise<void> {
   const digests = await loadDigests(trx, bandChanges.map((c) => c.accountId), 'previous');
   const events = bandChanges.flatMap((change) => {
     const d = digests.get(change.accountId);
@@ -150,5 +157,4 @@ export async function enqueueBandChanges(
     }];
   });
   await enqueueEvents(trx, events);
-  return bandChanges.length;
 }
