@@ -12,9 +12,9 @@ import {
   MAX_LEASE_MS,
   type RecordOutcome,
   recordAttemptResult,
-  recordSuccesses,
   type RetryPolicy,
 } from './repository.js';
+import { SuccessRecorder, withRetries } from './recorder.js';
 import { OUTBOX_CHANNEL, onOutboxSignal } from './signal.js';
 
 /**
@@ -74,54 +74,6 @@ interface Settings {
   fetch?: typeof fetch;
   checkDestination?: DestinationCheck;
   successes: SuccessRecorder;
-}
-
-type Success = { claim: ClaimedDelivery; result: AttemptResult };
-
-/**
- * Group commit for successful attempts, the common case: while one batch is
- * being written, the successes that finish meanwhile wait and go in the next
- * (recordSuccesses, one statement each). Resolves to whether the lease was
- * still held; rejects if the batch could not be written.
- */
-class SuccessRecorder {
-  private waiting: { item: Success; settle: (recorded: boolean | Error) => void }[] = [];
-  private writing = false;
-
-  constructor(private readonly db: Kysely<Database>) {}
-
-  record(item: Success): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ item, settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
-      if (!this.writing) void this.write();
-    });
-  }
-
-  private async write(): Promise<void> {
-    this.writing = true;
-    while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, 500);
-      try {
-        const recorded = await withRetries(() => recordSuccesses(this.db, batch.map(({ item }) => ({ lease: item.claim, result: item.result }))));
-        for (const { item, settle } of batch) settle(recorded.has(item.claim.deliveryId));
-      } catch (err) {
-        for (const { settle } of batch) settle(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-    this.writing = false;
-  }
-}
-
-/** A few quick retries: a lost record means a duplicate send later. */
-async function withRetries<T>(write: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await write();
-    } catch (err) {
-      if (tries >= 3) throw err;
-      await new Promise((r) => setTimeout(r, 200 * tries));
-    }
-  }
 }
 
 function resolve(options: OutboxWorkerOptions): Settings {
