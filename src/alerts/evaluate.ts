@@ -83,13 +83,13 @@ export async function evaluateRules(db: Db, accountIds: number[] | null, _result
     const candidates = await describe(trx, set, found);
     summary.matched = candidates.length;
 
-    const changes: AlertChange[] = [];
     const resolved = await resolveCleared(trx, scope, rules, candidates, set.version);
     const updated = await updateExisting(trx, candidates, set.version);
     const opened = await openNew(trx, candidates, set.version);
     const unsnoozed = await wakeSnoozed(trx, scope);
     const reassigned = await followOwnerChanges(trx, scope);
-    changes.push(...resolved, ...updated, ...opened.changes, ...unsnoozed, ...reassigned);
+    // flat(), not push(...): a first scoring can open hundreds of thousands of alerts.
+    const changes: AlertChange[] = [resolved, updated, opened.changes, unsnoozed, reassigned].flat();
     await recordChanges(trx, changes);
 
     Object.assign(summary, {
