@@ -6,7 +6,7 @@ import { migrate, openDatabase } from './db/node.js';
 import { startJobScheduler } from './jobs/node.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
-import { dnsDestinationCheck } from './webhooks/outbound/node-destinations.js';
+import { destinationCheckFor } from './webhooks/outbound/node-destinations.js';
 import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
 
 async function main() {
@@ -52,7 +52,7 @@ async function main() {
         listen: database.listen,
         logger,
         ...outboxOptionsFromConfig(config),
-        ...(config.WEBHOOK_ALLOW_PRIVATE_URLS ? {} : { checkDestination: dnsDestinationCheck }),
+        checkDestination: destinationCheckFor(config),
       })
     : undefined;
 

@@ -11,7 +11,6 @@ export interface Principal {
 
 const KEY_PREFIX = 'hs_';
 
-
 /** A new secret key: `hs_` and 32 random bytes, base64url. */
 export function generateApiKey(): string {
   return KEY_PREFIX + base64Url(randomBytes(32));

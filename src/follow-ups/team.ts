@@ -126,7 +126,6 @@ export async function deleteTeamMember(db: Db, email: string): Promise<boolean> 
 /* Calendar tokens                                                     */
 /* ------------------------------------------------------------------ */
 
-
 /** 32 random bytes, base64url: 43 characters. */
 export const CALENDAR_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 

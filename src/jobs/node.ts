@@ -3,7 +3,7 @@ import { extraJobs, registry } from '../../jobs/registry.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { dnsDestinationCheck } from '../webhooks/outbound/node-destinations.js';
+import { destinationCheckFor } from '../webhooks/outbound/node-destinations.js';
 import { configureJobs } from './environment.js';
 import { defaultReplica, JobScheduler } from './scheduler.js';
 import type { JobDefinition, JobSettings } from './types.js';
@@ -14,7 +14,7 @@ export const settingsFromConfig = (config: SettingsConfig): JobSettings => ({
   usageRetentionDays: config.USAGE_RETENTION_DAYS,
   webhookRetentionDays: config.WEBHOOK_RETENTION_DAYS,
   outboxDelivery: config.OUTBOX_WORKER_ENABLED ? 'continuous' : 'cron',
-  ...(config.WEBHOOK_ALLOW_PRIVATE_URLS ? {} : { checkDestination: dnsDestinationCheck }),
+  checkDestination: destinationCheckFor(config),
 });
 
 /** The registry plus the extra (test/diagnostic) jobs JOBS_EXTRA names; an unknown name is an error. */

@@ -59,6 +59,8 @@ export async function refreshDistributions(trx: Db, features: string[], target: 
                 negated_breakpoints float8[], primary key (feature, segment_key)) on commit drop`.execute(trx);
     await sql`truncate hs_distributions`.execute(trx);
   }
+  const upsert = `on conflict (feature, segment_key) do update set breakpoints = excluded.breakpoints,
+         negated_breakpoints = excluded.negated_breakpoints${target === 'feature_distributions' ? ', computed_at = now()' : ''}`;
   for (const feature of features) {
     if (!(FEATURE_NAMES as string[]).includes(feature)) throw new Error(`unknown feature ${feature}`);
     const quantiles = `array[${QUANTILES.join(',')}]::float8[]`;
@@ -71,7 +73,7 @@ export async function refreshDistributions(trx: Db, features: string[], target: 
                  union all
                  select '*', ${feature} from hs_features where ${feature} is not null) v
           group by segment_key
-         on conflict (feature, segment_key) do update set breakpoints = excluded.breakpoints, negated_breakpoints = excluded.negated_breakpoints${target === 'feature_distributions' ? ', computed_at = now()' : ''}`,
+         ${upsert}`,
       )
       .execute(trx);
     // No account has the feature yet (no tickets at all, say): an empty '*'
@@ -81,7 +83,7 @@ export async function refreshDistributions(trx: Db, features: string[], target: 
       .raw(
         `insert into ${target} (feature, segment_key, breakpoints, negated_breakpoints)
          select '${feature}', '*', '{}', '{}' where not exists (select 1 from hs_features where ${feature} is not null)
-         on conflict (feature, segment_key) do update set breakpoints = excluded.breakpoints, negated_breakpoints = excluded.negated_breakpoints${target === 'feature_distributions' ? ', computed_at = now()' : ''}`,
+         ${upsert}`,
       )
       .execute(trx);
   }

@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 
 /**
  * Where outgoing webhooks may go. A subscription URL is chosen by whoever
- * holds a `webhooks` key; without these checks it could make the service
+ * holds an `admin` key; without these checks it could make the service
  * POST to its own network (127.0.0.1, 10.0.0.0/8, the cloud metadata address
  * 169.254.169.254…). Set WEBHOOK_ALLOW_PRIVATE_URLS=true for receivers on a
  * private network. Worker-safe: no Node-only imports here.
