@@ -2,6 +2,7 @@ import type { Router } from '../http/route.js';
 import { isRejected, writeIsolated } from '../db/isolation.js';
 import { DomainError, notFound } from '../http/problem.js';
 import { encodeCursor } from '../http/cursor.js';
+import { checkValue } from '../http/input.js';
 import { archiveAccount, findAccount, listAccounts, upsertAccounts } from './repository.js';
 import {
   type AccountInput,
@@ -114,11 +115,11 @@ export function registerAccountRoutes(router: Router) {
       const valid: { index: number; input: AccountInput }[] = [];
       const firstIndex = new Map<string, number>();
       body.items.forEach((raw, index) => {
-        const parsed = accountInputSchema.safeParse(raw);
+        const parsed = checkValue(accountInputSchema, raw);
         const externalId =
           typeof (raw as { externalId?: unknown } | null)?.externalId === 'string' ? (raw as { externalId: string }).externalId : null;
         if (!parsed.success) {
-          const errors = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(item)', message: i.message }));
+          const errors = parsed.errors.map((e) => ({ field: e.field || '(item)', message: e.message }));
           results[index] = { index, externalId, result: 'error', errors };
           return;
         }

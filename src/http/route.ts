@@ -1,11 +1,11 @@
-import { zValidator } from '@hono/zod-validator';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
 import { type Scope, requireScope } from '../auth/middleware.js';
 import { idempotency, idempotencyHeaderSchema } from '../idempotency/middleware.js';
 import type { AppEnv } from './env.js';
-import { DomainError, type FieldError, problemResponse } from './problem.js';
+import { checkUrlEncoding, fieldErrors, inspectValue, readJsonBody, strictSchema } from './input.js';
+import { type FieldError, problemResponse } from './problem.js';
 import { problemSchema } from './schemas.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -63,33 +63,57 @@ export type RouteHandler<S extends RequestSchemas> = (
   input: RouteInput<S>,
 ) => Response | Promise<Response>;
 
+type Target = 'param' | 'query' | 'json' | 'header';
 const targetNames = { param: 'params', query: 'query', json: 'body', header: 'headers' } as const;
 
 /**
  * The validation hook: one of the two places (with onError) that build the
  * error envelope. Field paths are prefixed with where the value came from.
  */
-const validationHook = (
-  result: { success: boolean; error?: z.ZodError; target: keyof typeof targetNames },
-  c: Context,
-) => {
-  if (result.success || !result.error) return;
-  const prefix = targetNames[result.target];
-  const errors: FieldError[] = result.error.issues.map((issue) => ({
-    field: [prefix, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-    code: issue.code,
-  }));
-  return problemResponse(c, 'validation_failed', `${errors.length} field(s) failed validation`, { errors });
+const validationProblem = (c: Context, errors: FieldError[]) =>
+  problemResponse(c, 'validation_failed', `${errors.length} field(s) failed validation`, { errors });
+
+/** The raw value of a target, as the client sent it (query parameters sent twice become arrays). */
+function rawValue(c: Context, target: Exclude<Target, 'json'>): Record<string, unknown> {
+  if (target === 'param') return c.req.param() as Record<string, string>;
+  if (target === 'header') return c.req.header();
+  return Object.fromEntries(Object.entries(c.req.queries()).map(([k, v]) => [k, v.length === 1 ? v[0] : v]));
+}
+
+/**
+ * Validates one target against its schema (made strict: unknown fields and
+ * query parameters are refused), after the checks every string gets (no NUL).
+ * Headers stay open: clients and proxies add their own.
+ */
+const validate = (target: Target, schema: z.ZodType | undefined): MiddlewareHandler<AppEnv> => {
+  const checked = schema === undefined ? undefined : target === 'header' ? schema : strictSchema(schema);
+  return async (c, next) => {
+    const prefix = targetNames[target];
+    const value = target === 'json' ? await readJsonBody(c, schema) : rawValue(c, target);
+    // Query parameters a route does not take are refused too, not ignored.
+    if (checked === undefined) {
+      const unknown = Object.keys(value as object).map((k) => ({ field: `${prefix}.${k}`, message: 'unknown query parameter; this operation takes none', code: 'unknown_field' }));
+      if (unknown.length > 0) return validationProblem(c, unknown);
+      return next();
+    }
+    if (target !== 'json') {
+      const nul = inspectValue(value, prefix);
+      if (nul.length > 0) return validationProblem(c, nul);
+    }
+    const result = await checked.safeParseAsync(value);
+    if (!result.success) return validationProblem(c, fieldErrors(result.error.issues, prefix, schema));
+    c.req.addValidatedData(target, result.data as never);
+    await next();
+  };
 };
 
-const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
-    throw new DomainError('unsupported_media_type', 'send the body as application/json');
-  }
-  await next();
-};
+/** Percent-encodings of the path and query string must decode to UTF-8. */
+const checkEncoding =
+  (paramNames: string[]): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    checkUrlEncoding(c, paramNames);
+    await next();
+  };
 
 const toHonoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}/?$`);
@@ -119,15 +143,16 @@ export class Router {
   route<S extends RequestSchemas>(spec: RouteSpec<S>, handler: RouteHandler<S>): void {
     const request = (spec.request ?? {}) as RequestSchemas;
     const middleware: MiddlewareHandler<AppEnv>[] = [];
+    const paramNames = [...spec.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
     if (spec.scope) middleware.push(requireScope(spec.scope));
+    middleware.push(checkEncoding(paramNames));
+    // The body is read and checked before Idempotency-Key hashes it.
+    if (request.body) middleware.push(validate('json', request.body));
     if (honoursIdempotencyKey(spec as RouteSpec<RequestSchemas>)) middleware.push(idempotency());
-    if (request.params) middleware.push(zValidator('param', request.params as never, validationHook as never));
-    if (request.headers) middleware.push(zValidator('header', request.headers as never, validationHook as never));
-    if (request.query) middleware.push(zValidator('query', request.query as never, validationHook as never));
-    if (request.body) {
-      middleware.push(requireJsonBody);
-      middleware.push(zValidator('json', request.body as never, validationHook as never));
-    }
+    if (request.params) middleware.push(validate('param', request.params));
+    else if (paramNames.length > 0) middleware.push(validate('param', z.object(Object.fromEntries(paramNames.map((n) => [n, z.string()])))));
+    if (request.headers) middleware.push(validate('header', request.headers));
+    middleware.push(validate('query', request.query));
     middleware.push(...(spec.use ?? []));
 
     this.app.on(spec.method.toUpperCase(), [toHonoPath(spec.path)], ...middleware, (c) => {

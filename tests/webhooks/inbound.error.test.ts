@@ -48,13 +48,13 @@ const ticketCount = async () => (await s.db.selectFrom('tickets').select((eb) =>
 describe('invalid envelopes with a valid signature are 400s', () => {
   it('malformed JSON', async () => {
     const id = newId();
-    const problem = await expectProblem(await deliver('{"type": "tickets.upserted", "data": [', { id }), 400, 'validation_failed');
+    const problem = await expectProblem(await deliver('{"type": "tickets.upserted", "data": [', { id }), 400, 'malformed_request');
     expect(problem.errors).toEqual([expect.objectContaining({ field: 'body', message: 'is not valid JSON' })]);
     expect(await recorded(id)).toBe(false);
   });
 
   it('an empty body', async () => {
-    const problem = await expectProblem(await deliver(''), 400, 'validation_failed');
+    const problem = await expectProblem(await deliver(''), 400, 'malformed_request');
     expect(problem.errors![0]!.field).toBe('body');
   });
 

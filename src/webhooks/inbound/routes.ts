@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonText } from '../../http/input.js';
 import { sqlState } from '../../db/errors.js';
 import { inTransaction } from '../../db/transaction.js';
 import { DomainError, type FieldError } from '../../http/problem.js';
@@ -78,12 +79,8 @@ export function registerInboundWebhookRoutes(router: Router) {
         ]);
       }
 
-      let json: unknown;
-      try {
-        json = JSON.parse(payload);
-      } catch {
-        throw validationFailed('the body is not valid JSON', [{ field: 'body', message: 'is not valid JSON', code: 'invalid_json' }]);
-      }
+      // Valid JSON, sane nesting and no NUL in any string, as for every other body.
+      const json = parseJsonText(payload, 'body', envelopeSchema);
       const parsed = envelopeSchema.safeParse(json);
       if (!parsed.success) {
         const errors = parsed.error.issues.map((issue) => ({
