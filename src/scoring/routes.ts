@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
+import { toCsv } from '../http/csv.js';
 import { DomainError, notFound } from '../http/problem.js';
 import type { Router } from '../http/route.js';
 import { getHealth, getHealthHistory, healthFeed } from './health.js';
@@ -35,11 +36,6 @@ async function accountIdOf(c: Context<AppEnv>, externalId: string) {
   if (!row) throw notFound(`account ${externalId}`);
   return row.id;
 }
-
-const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 
 export function registerScoringRoutes(router: Router) {
   router.route(
@@ -124,8 +120,7 @@ export function registerScoringRoutes(router: Router) {
       const nextCursor = page.last ? encodeCursor(page.last) : null;
       if (query.format === 'csv') {
         const columns = ['externalId', 'score', 'band', 'coverage', 'scorecardVersion', 'scorecardSegment', 'updatedAt'] as const;
-        const lines = [columns.join(','), ...page.items.map((item) => columns.map((k) => csvCell(item[k])).join(','))];
-        return c.body(`${lines.join('\n')}\n`, 200, {
+        return c.body(toCsv(page.items, columns), 200, {
           'content-type': 'text/csv; charset=utf-8',
           'x-next-cursor': nextCursor ?? '',
           'x-has-more': String(page.hasMore),
