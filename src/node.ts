@@ -1,5 +1,5 @@
-import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import { serveNode } from './http/node-server.js';
 import { bootstrapAdminKey } from './auth/repository.js';
 import { ConfigError, parseConfig } from './config.js';
 import { migrate, openDatabase } from './db/node.js';
@@ -40,7 +40,7 @@ async function main() {
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
     docsAssets: nodeDocsAssets,
   });
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+  const server = serveNode({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });
   });
   // Scheduled jobs (jobs/registry.ts): each occurrence runs once across replicas.

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { createApp } from '../../src/app.js';
+import { serveNode } from '../../src/http/node-server.js';
 import { clearKeyCache } from '../../src/auth/middleware.js';
 import type { Scope } from '../../src/auth/keys.js';
 import { createApiKey } from '../../src/auth/repository.js';
@@ -31,7 +31,7 @@ export async function startTestServer(options: { bodyLimitBytes?: number; allowP
     allowPrivateWebhookUrls: options.allowPrivateWebhookUrls ?? true,
     docsAssets: nodeDocsAssets,
   });
-  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  const server = serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const keyWith = async (...scopes: Scope[]) => (await createApiKey(database.db, `test-${scopes.join('-')}`, scopes)).key;
