@@ -5,6 +5,7 @@ import { sweepAlerts } from '../src/alerts/index.js';
 import { drainOutbox, pruneOutbox } from '../src/webhooks/outbound/index.js';
 import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-ups/index.js';
 import { RESCORE_WINDOW_MS, rescoreUntil } from '../src/scoring/jobs.js';
+import { sendDigests } from '../src/notifications/digest.js';
 import { recomputeAll } from '../src/scoring/recompute.js';
 import type { JobCounts, JobDefinition } from '../src/jobs/types.js';
 
@@ -68,6 +69,13 @@ export const registry: readonly JobDefinition[] = [
     },
   },
   {
+    name: 'notification-digests',
+    cron: '*/15 * * * *',
+    description:
+      'Sends each team member’s daily digest once their local digest time (08:00 by default) has come on a digest day; once per person and local date (docs/notifications.md).',
+    handler: async ({ db }) => ({ ...(await sendDigests(db)) }),
+  },
+  {
     name: 'prune-idempotency-keys',
     cron: '17 * * * *',
     description: 'Deletes stored Idempotency-Key responses past their 24 h expiry.',
@@ -115,5 +123,11 @@ export const extraJobs: Readonly<Record<string, JobDefinition>> = {
       logger.info('heartbeat', { scheduledFor: scheduledFor.toISOString(), databaseNow: rows[0]!.now.toISOString() });
       return { beats: 1 };
     },
+  },
+  'notification-digests-every-second': {
+    name: 'notification-digests-every-second',
+    cron: '* * * * * *',
+    description: 'The notification-digests job every second: for exactly-once tests across replicas.',
+    handler: async ({ db }) => ({ ...(await sendDigests(db)) }),
   },
 };

@@ -8,6 +8,7 @@ import { registerAlertRoutes } from './alerts/routes.js';
 import { registerFollowUpRoutes } from './follow-ups/routes.js';
 import { registerKeyRoutes } from './auth/routes.js';
 import { registerJobRoutes } from './jobs/routes.js';
+import { registerNotificationRoutes } from './notifications/routes.js';
 import { registerScoringRoutes } from './scoring/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
 import { isTransientConflict } from './db/errors.js';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps) {
   registerOutboundWebhookRoutes(router);
   registerAlertRoutes(router); // churn-risk alerts (src/alerts)
   registerFollowUpRoutes(router);
+  registerNotificationRoutes(router); // email and chat notifications (src/notifications)
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

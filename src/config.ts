@@ -60,6 +60,20 @@ export const configSchema = z.object({
     .regex(/^\s*\d{1,9}(\s*,\s*\d{1,9}){0,49}\s*$/, 'must be up to 50 comma-separated millisecond delays')
     .transform((v) => v.split(',').map((n) => Number(n.trim())))
     .optional(),
+
+  // Notifications (docs/notifications.md).
+  /** SMTP server for email notifications: smtp://user:pass@host:587 or smtps://…:465. Unset: no email is sent. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  /** The sender of email notifications. */
+  SMTP_FROM: z.string().min(3).max(320).default('healthscore <healthscore@localhost>'),
+  /** Where the web app is, for links in notifications: ${WEB_APP_URL}/accounts/{externalId}. */
+  WEB_APP_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

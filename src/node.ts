@@ -8,6 +8,7 @@ import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
 import { destinationCheckFor } from './webhooks/outbound/node-destinations.js';
 import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
+import { notificationDeliveryFromConfig } from './notifications/mailer.js';
 
 async function main() {
   let config;
@@ -53,6 +54,7 @@ async function main() {
         logger,
         ...outboxOptionsFromConfig(config),
         checkDestination: destinationCheckFor(config),
+        notifications: notificationDeliveryFromConfig(config),
       })
     : undefined;
 

@@ -16,6 +16,8 @@ export const MIGRATIONS = [
   '0007_alerts',
   '0008_follow_ups',
   '0009_rescore_claims',
+  '0009_rescore_claims',
+  '0020_notifications',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

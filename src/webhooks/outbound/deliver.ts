@@ -3,6 +3,7 @@ import type { WebhookFormat } from './events.js';
 import type { AttemptResult, ClaimedDelivery } from './repository.js';
 import { renderSlackMessage } from './slack.js';
 import type { DestinationCheck } from './destinations.js';
+import { type NotificationDelivery, notificationRequest } from '../../notifications/send.js';
 
 export const USER_AGENT = 'healthscore-webhooks/1';
 
@@ -20,7 +21,7 @@ export interface EventForBody {
 }
 
 /** The request body: the Standard Webhooks envelope, or a Slack message. */
-export function renderBody(event: EventForBody, format: WebhookFormat): string {
+export function renderBody(event: EventForBody, format: WebhookFormat | string): string {
   if (format === 'slack') return JSON.stringify(renderSlackMessage(event));
   return JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
 }
@@ -44,6 +45,8 @@ export interface SendOptions {
   now?: () => Date;
   /** Refuses destinations before sending (private addresses; see destinations.ts). */
   checkDestination?: DestinationCheck;
+  /** Notification channels (src/notifications): links, and the mailer for email. */
+  notifications?: NotificationDelivery;
 }
 
 /** A log line for a failed request that names no URL, header or secret. */
@@ -57,13 +60,13 @@ function describeFailure(err: unknown, timeoutMs: number, url: string): string {
   return text.split(url).join('<url>');
 }
 
-async function readSnippet(res: Response): Promise<string> {
+async function readSnippet(res: Response, maxBytes = RESPONSE_SNIPPET_BYTES): Promise<string> {
   if (!res.body) return '';
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    while (size < RESPONSE_SNIPPET_BYTES) {
+    while (size < maxBytes) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
@@ -80,7 +83,7 @@ async function readSnippet(res: Response): Promise<string> {
     bytes.set(c, offset);
     offset += c.length;
   }
-  return new TextDecoder().decode(bytes.subarray(0, RESPONSE_SNIPPET_BYTES)).replace(/\s+/g, ' ').trim();
+  return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\s+/g, ' ').trim();
 }
 
 /**
@@ -91,7 +94,16 @@ async function readSnippet(res: Response): Promise<string> {
 export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions): Promise<AttemptResult> {
   const doFetch = options.fetch ?? fetch;
   const at = options.now?.() ?? new Date();
-  const body = renderBody(claim.event, claim.subscription.format);
+  // Notifications (email, chat tools) render their own body, URL and signature.
+  const notification = await notificationRequest(claim, at, options.notifications);
+  if (notification?.kind === 'email') {
+    const started = performance.now();
+    if (!options.notifications?.sendMail) return { ok: false, statusCode: null, durationMs: 0, error: 'email is not configured here: set SMTP_URL' };
+    const sent = await options.notifications.sendMail(notification.mail);
+    return { ok: sent.ok, statusCode: sent.code, durationMs: performance.now() - started, error: sent.ok ? null : sent.error };
+  }
+  const url = notification?.url ?? claim.subscription.url;
+  const body = notification?.body ?? renderBody(claim.event, claim.subscription.format);
   const headers = {
     'content-type': 'application/json',
     'user-agent': USER_AGENT,
@@ -99,11 +111,11 @@ export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions)
   };
   const started = performance.now();
   const elapsed = () => performance.now() - started;
-  const refused = await options.checkDestination?.(claim.subscription.url);
+  const refused = await options.checkDestination?.(url);
   if (refused) return { ok: false, statusCode: null, durationMs: elapsed(), error: refused };
   let res: Response;
   try {
-    res = await doFetch(claim.subscription.url, {
+    res = await doFetch(url, {
       method: 'POST',
       headers,
       body,
@@ -111,7 +123,14 @@ export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions)
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (err) {
-    return { ok: false, statusCode: null, durationMs: elapsed(), error: describeFailure(err, options.timeoutMs, claim.subscription.url) };
+    return { ok: false, statusCode: null, durationMs: elapsed(), error: describeFailure(err, options.timeoutMs, url).split(claim.subscription.url).join('<url>') };
+  }
+  if (res.status >= 200 && res.status < 300 && notification) {
+    // WeCom, DingTalk and Feishu report a refused message in a 200's body.
+    const problem = notification.checkAnswer(await readSnippet(res, 4096));
+    return problem
+      ? { ok: false, statusCode: res.status, durationMs: elapsed(), error: problem }
+      : { ok: true, statusCode: res.status, durationMs: elapsed(), error: null };
   }
   if (res.status >= 200 && res.status < 300) {
     await res.body?.cancel().catch(() => {});

@@ -4,6 +4,8 @@ import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
 import { newWebhookSecret } from '../../encoding.js';
 import { type EventType, isEventType, newEventId, type WebhookFormat } from './events.js';
+import { notifyForEvents } from '../../notifications/fanout.js';
+import type { NotificationFormat } from '../../notifications/model.js';
 import { announceDeliveries } from './signal.js';
 import type { OutboundWebhookTables } from './tables.js';
 
@@ -50,7 +52,7 @@ const toInfo = (row: SubscriptionRow): SubscriptionInfo => ({
   id: row.id,
   url: row.url,
   eventTypes: row.event_types as EventType[],
-  format: row.format,
+  format: row.format as WebhookFormat,
   description: row.description,
   ownerContact: row.owner_contact,
   active: row.active,
@@ -85,13 +87,14 @@ export async function createSubscription(db: Db, input: SubscriptionInput): Prom
 }
 
 export async function listSubscriptions(db: Db, filter: { active?: boolean } = {}): Promise<SubscriptionInfo[]> {
-  let query = db.selectFrom('webhook_subscriptions').selectAll().orderBy('id');
+  // Notification channels (purpose 'notification', src/notifications) have their own API.
+  let query = db.selectFrom('webhook_subscriptions').selectAll().where('purpose', '=', 'webhook').orderBy('id');
   if (filter.active !== undefined) query = query.where('active', '=', filter.active);
   return (await query.execute()).map(toInfo);
 }
 
 export async function findSubscription(db: Db, id: number): Promise<SubscriptionInfo | undefined> {
-  const row = await db.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).where('purpose', '=', 'webhook').executeTakeFirst();
   return row && toInfo(row);
 }
 
@@ -101,7 +104,7 @@ export async function findSubscription(db: Db, id: number): Promise<Subscription
  */
 export async function updateSubscription(db: Db, id: number, patch: SubscriptionPatch): Promise<SubscriptionInfo | undefined> {
   return inTransaction(db, async (trx) => {
-    const current = await trx.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    const current = await trx.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).where('purpose', '=', 'webhook').forUpdate().executeTakeFirst();
     if (!current) return undefined;
     const changes: Record<string, unknown> = {};
     if (patch.url !== undefined) changes.url = patch.url;
@@ -128,7 +131,7 @@ export async function updateSubscription(db: Db, id: number, patch: Subscription
 
 /** Deletes the subscription with its deliveries and their log. */
 export async function deleteSubscription(db: Db, id: number): Promise<boolean> {
-  const result = await db.deleteFrom('webhook_subscriptions').where('id', '=', id).executeTakeFirst();
+  const result = await db.deleteFrom('webhook_subscriptions').where('id', '=', id).where('purpose', '=', 'webhook').executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
 }
 
@@ -256,6 +259,8 @@ export async function enqueueEvents(trx: Db, inputs: readonly EnqueueEventInput[
       for (const d of inserted) deliveries.get(d.event_id)!.push(Number(d.id));
     }
     if ([...deliveries.values()].some((ids) => ids.length > 0)) await announceDeliveries(tx);
+    // People and team channels to notify of these events (src/notifications), in this same transaction.
+    await notifyForEvents(tx, rows.map((r) => ({ id: r.id, type: r.type, accountId: r.account_id, payload: r.payload })));
   });
   return rows.map((r) => ({ eventId: r.id, deliveryIds: deliveries.get(r.id)!.sort((a, b) => a - b) }));
 }
@@ -479,9 +484,11 @@ export interface ClaimedDelivery extends Lease {
   subscription: {
     id: number;
     url: string;
-    format: WebhookFormat;
+    format: WebhookFormat | NotificationFormat;
     /** The current secret, then the previous one while it still signs. */
     secrets: string[];
+    /** The vendor's signing secret of a notification channel (DingTalk, Feishu). */
+    signingSecret: string | null;
   };
 }
 
@@ -511,9 +518,10 @@ export async function claimDueDeliveries(db: Db, options: { limit: number; lease
     subject_account_id: number | null;
     subscription_id: number;
     url: string;
-    format: WebhookFormat;
+    format: WebhookFormat | NotificationFormat;
     secret: string;
     previous_secret: string | null;
+    signing_secret: string | null;
   }>`
     with due as (
       select d.id
@@ -544,7 +552,7 @@ export async function claimDueDeliveries(db: Db, options: { limit: number; lease
     )
     select c.id, c.attempt, c.lease_token, c.leased_until,
            e.id as event_id, e.type, e.payload, e.occurred_at, e.subject_account_id,
-           s.id as subscription_id, s.url, s.format, s.secret,
+           s.id as subscription_id, s.url, s.format, s.secret, s.signing_secret,
            case when s.previous_secret_expires_at > now() then s.previous_secret end as previous_secret
       from claimed c
       join webhook_events e on e.id = c.event_id
@@ -562,6 +570,7 @@ export async function claimDueDeliveries(db: Db, options: { limit: number; lease
         url: d.url,
         format: d.format,
         secrets: d.previous_secret ? [d.secret, d.previous_secret] : [d.secret],
+        signingSecret: d.signing_secret,
       },
     }),
   );

@@ -10,7 +10,11 @@ export interface OutboundWebhookTables {
     secret: string;
     previous_secret: string | null;
     previous_secret_expires_at: Timestamp | null;
-    format: Generated<'standard' | 'slack'>;
+    format: Generated<'standard' | 'slack' | 'teams' | 'wecom' | 'dingtalk' | 'feishu' | 'email'>;
+    /** `notification`: a channel of src/notifications (sql/0020), hidden from the webhook API. */
+    purpose: Generated<'webhook' | 'notification'>;
+    /** The vendor's signing secret (DingTalk, Feishu). */
+    signing_secret: string | null;
     description: string | null;
     owner_contact: string | null;
     active: Generated<boolean>;

@@ -16,6 +16,7 @@ import {
 } from './repository.js';
 import { SuccessRecorder, withRetries } from './recorder.js';
 import { OUTBOX_CHANNEL, onOutboxSignal } from './signal.js';
+import type { NotificationDelivery } from '../../notifications/send.js';
 
 /**
  * Delays after failed attempts 1 to 9: the Standard Webhooks example schedule
@@ -61,6 +62,8 @@ export interface OutboxWorkerOptions {
    * Without it, other processes' events wait for the next poll.
    */
   listen?: Listen;
+  /** Notification channels (src/notifications): the web app's address for links, the mailer for email. */
+  notifications?: NotificationDelivery;
 }
 
 interface Settings {
@@ -73,6 +76,7 @@ interface Settings {
   policy: RetryPolicy;
   fetch?: typeof fetch;
   checkDestination?: DestinationCheck;
+  notifications?: NotificationDelivery;
   successes: SuccessRecorder;
 }
 
@@ -93,6 +97,7 @@ function resolve(options: OutboxWorkerOptions): Settings {
     },
     fetch: options.fetch,
     checkDestination: options.checkDestination,
+    notifications: options.notifications,
     successes: new SuccessRecorder(options.db),
   };
 }
@@ -137,7 +142,7 @@ async function deliverOne(s: Settings, claim: ClaimedDelivery): Promise<void> {
 
 /** The request of one attempt. Never throws: whatever goes wrong is the attempt's result. */
 const send = (s: Settings, claim: ClaimedDelivery): Promise<AttemptResult> =>
-  sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch, checkDestination: s.checkDestination }).catch((err: unknown) => ({
+  sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch, checkDestination: s.checkDestination, notifications: s.notifications }).catch((err: unknown) => ({
     ok: false,
     statusCode: null,
     durationMs: 0,
@@ -204,8 +209,8 @@ export class OutboxWorker {
     this.listen = options.listen;
   }
 
-  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch' | 'successes' | 'checkDestination'>> {
-    const { db: _db, logger: _logger, fetch: _fetch, successes: _successes, checkDestination: _check, ...rest } = this.s;
+  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch' | 'successes' | 'checkDestination' | 'notifications'>> {
+    const { db: _db, logger: _logger, fetch: _fetch, successes: _successes, checkDestination: _check, notifications: _notifications, ...rest } = this.s;
     return rest;
   }
 
