@@ -20,6 +20,7 @@ import { errorFields, type Logger } from './logger.js';
 import { type DocsAssets, registerSystemRoutes } from './system/routes.js';
 import { registerInboundWebhookRoutes } from './webhooks/inbound/routes.js';
 import { registerOutboundWebhookRoutes } from './webhooks/outbound/routes.js';
+import { createWebApp, type WebAssets } from './web/index.js';
 
 export interface AppDeps {
   /** The database for a request: one shared pool on Node, a per-request client on Workers. */
@@ -29,6 +30,8 @@ export interface AppDeps {
   docsAssets?: DocsAssets;
   /** Let webhook subscriptions point to localhost and private networks (default false). */
   allowPrivateWebhookUrls?: boolean;
+  /** The web app's chart library files (src/web); without them pages draw no history chart. */
+  webAssets?: WebAssets;
 }
 
 const httpStatusCodes: Partial<Record<number, ProblemCode>> = {
@@ -81,6 +84,7 @@ export function createApp(deps: AppDeps) {
   registerOutboundWebhookRoutes(router);
   registerAlertRoutes(router); // churn-risk alerts (src/alerts)
   registerFollowUpRoutes(router);
+  app.route('/', createWebApp(deps.webAssets)); // the web app for people (src/web, docs/web-app.md)
   registerNotificationRoutes(router); // email and chat notifications (src/notifications)
 
   app.notFound((c) => {

@@ -6,6 +6,7 @@ import { migrate, openDatabase } from './db/node.js';
 import { startJobScheduler } from './jobs/node.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
+import { nodeWebAssets } from './web/node-assets.js';
 import { destinationCheckFor } from './webhooks/outbound/node-destinations.js';
 import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
 import { notificationDeliveryFromConfig } from './notifications/mailer.js';
@@ -40,6 +41,7 @@ async function main() {
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
     docsAssets: nodeDocsAssets,
+    webAssets: nodeWebAssets,
   });
   const server = serveNode({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });

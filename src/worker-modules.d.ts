@@ -7,3 +7,11 @@ declare module 'swagger-ui-dist/swagger-ui-bundle.js' {
   const text: string;
   export default text;
 }
+declare module 'uplot/dist/uPlot.min.css' {
+  const text: string;
+  export default text;
+}
+declare module 'uplot/dist/uPlot.iife.min.js' {
+  const text: string;
+  export default text;
+}

@@ -1,5 +1,7 @@
 import swaggerCss from 'swagger-ui-dist/swagger-ui.css';
 import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js';
+import uplotCss from 'uplot/dist/uPlot.min.css';
+import uplotJs from 'uplot/dist/uPlot.iife.min.js';
 import { createApp } from './app.js';
 import type { Database } from './db/schema.js';
 import { createPostgresDb } from './db/postgres.js';
@@ -30,6 +32,7 @@ const app = createApp({
   database: (env) => (env as RequestEnv).db,
   logger,
   docsAssets: async (file) => (file === 'swagger-ui.css' ? swaggerCss : swaggerBundle),
+  webAssets: async (file) => (file === 'uPlot.min.css' ? uplotCss : uplotJs),
 });
 
 function connectionString(env: WorkerEnv): string {

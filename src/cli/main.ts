@@ -5,6 +5,7 @@ import { ConfigError, parseConfig } from '../config.js';
 import { migrate, openDatabase } from '../db/node.js';
 import { demoCommand } from '../demo/generate.js';
 import { importCommand } from './import.js';
+import { PEOPLE_USAGE, peopleCommand } from '../people/cli.js';
 import { webhooksCommand } from './webhooks.js';
 
 const USAGE = `usage: npm run cli -- <command>
@@ -21,6 +22,7 @@ const USAGE = `usage: npm run cli -- <command>
   webhooks rotate NAME [--expire-old-hours H]
                                             add a secret; older ones keep verifying H hours (default 24)
   webhooks list                             list webhook sources (never their secrets)
+${PEOPLE_USAGE}
 
 Uses DATABASE_URL when set, else the embedded database under DATA_DIR (./data).`;
 
@@ -87,6 +89,8 @@ async function main(argv: string[]) {
       return demoCommand(rest, withDatabase);
     case 'webhooks':
       return webhooksCommand(rest, withDatabase, (m) => new UsageError(m));
+    case 'people':
+      return peopleCommand(rest, withDatabase, (m) => new UsageError(m));
     case undefined:
     case 'help':
     case '--help':

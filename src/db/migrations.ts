@@ -18,6 +18,7 @@ export const MIGRATIONS = [
   '0009_rescore_claims',
   '0009_rescore_claims',
   '0020_notifications',
+  '0025_web_people',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

@@ -2,6 +2,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 import type { AlertTables } from '../alerts/tables.js';
 import type { FollowUpTables } from '../follow-ups/tables.js';
 import type { JobTables } from '../jobs/tables.js';
+import type { PeopleTables } from '../people/tables.js';
 import type { NotificationTables } from '../notifications/tables.js';
 import type { ScoringTables } from '../scoring/tables.js';
 import type { OutboundWebhookTables } from '../webhooks/outbound/tables.js';
@@ -180,7 +181,7 @@ export interface InboundWebhookMessagesTable {
  * Every table. Features from 0004 on keep their table types beside their code
  * (src/<feature>/tables.ts); they are all part of this one type.
  */
-export interface Database extends ScoringTables, OutboundWebhookTables, JobTables, AlertTables, FollowUpTables, NotificationTables {
+export interface Database extends ScoringTables, OutboundWebhookTables, JobTables, AlertTables, FollowUpTables, NotificationTables, PeopleTables {
   api_keys: ApiKeysTable;
   bootstrap: BootstrapTable;
   change_clocks: ChangeClocksTable;

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { createDemoPeople, signInInstructions } from '../people/demo.js';
 import type { Kysely } from 'kysely';
 import { upsertAccounts } from '../accounts/repository.js';
 import type { AccountInput, UpsertOutcome } from '../accounts/schemas.js';
@@ -619,14 +620,16 @@ export async function demoCommand(args: string[], withDatabase: WithDatabase): P
 
   const started = Date.now();
   const interactive = Boolean(process.stdout.isTTY);
-  const result = await withDatabase((db) =>
-    generateDemo(db, {
+  const { result, team } = await withDatabase(async (db) => ({
+    result: await generateDemo(db, {
       accounts,
       seed,
       asOf,
       onProgress: interactive ? (kind, c) => process.stdout.write(`\r  ${kind}: ${c.created + c.updated + c.unchanged + c.stale + c.error} written…`.padEnd(40)) : undefined,
     }),
-  );
+    // The web app's team: one person per role (src/people/demo.ts).
+    team: await createDemoPeople(db),
+  }));
   if (interactive) process.stdout.write('\r'.padEnd(41) + '\r');
   const seconds = (Date.now() - started) / 1000;
   console.log(`demo portfolio: ${accounts} accounts, seed ${seed}, ${DEMO_DAYS} days up to ${result.asOf}`);
@@ -636,5 +639,6 @@ export async function demoCommand(args: string[], withDatabase: WithDatabase): P
   console.log(line('surveys', result.signals.surveys));
   console.log(line('usage events', result.signals.usage));
   console.log(`done in ${seconds.toFixed(1)} s`);
+  console.log(signInInstructions(team));
   if (result.errors.length > 0) throw new Error(`the generator produced invalid items:\n  ${result.errors.join('\n  ')}`);
 }
