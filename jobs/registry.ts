@@ -65,7 +65,7 @@ export const registry: readonly JobDefinition[] = [
       if (settings.outboxDelivery === 'continuous') return { attempts: 0, continuous: 1 };
       // Ends before the next occurrence (a request may take 15 s; the next run starts in 60).
       // Five at a time: a Worker invocation may hold six connections, one is the database.
-      return { attempts: await drainOutbox({ db, logger, concurrency: 5, maxDurationMs: 50_000, checkDestination: settings.checkDestination }) };
+      return { attempts: await drainOutbox({ db, logger, concurrency: 5, maxDurationMs: 50_000, ...settings.delivery }) };
     },
   },
   {

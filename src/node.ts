@@ -7,7 +7,7 @@ import { startJobScheduler } from './jobs/node.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
 import { nodeWebAssets } from './web/node-assets.js';
-import { destinationCheckFor } from './webhooks/outbound/node-destinations.js';
+import { deliveryOptionsFromConfig } from './webhooks/outbound/node-destinations.js';
 import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
 import { notificationDeliveryFromConfig } from './notifications/mailer.js';
 
@@ -55,7 +55,7 @@ async function main() {
         listen: database.listen,
         logger,
         ...outboxOptionsFromConfig(config),
-        checkDestination: destinationCheckFor(config),
+        ...deliveryOptionsFromConfig(config),
         notifications: notificationDeliveryFromConfig(config),
       })
     : undefined;

@@ -5,7 +5,8 @@ import uplotJs from 'uplot/dist/uPlot.iife.min.js';
 import { createApp } from './app.js';
 import type { Database } from './db/schema.js';
 import { createPostgresDb } from './db/postgres.js';
-import { settingsFromEnv } from './jobs/environment.js';
+import { ConfigError, configFromEnv, jobSettingsFromConfig } from './jobs/environment.js';
+import type { JobSettings } from './jobs/types.js';
 import { dispatchCronTrigger } from './jobs/workers.js';
 import { createLogger } from './logger.js';
 import type { ExecutionContext, ScheduledController } from '@cloudflare/workers-types/latest/index.js';
@@ -26,14 +27,38 @@ interface RequestEnv extends WorkerEnv {
   db: Kysely<Database>;
 }
 
-const logger = createLogger('info', { service: 'healthscore', runtime: 'workers' });
+/**
+ * Settings are parsed once, from the first invocation's bindings, with the
+ * schema of src/config.ts (LOG_LEVEL, BODY_LIMIT_BYTES, WEBHOOK_*…). A bad
+ * value fails every invocation with a message naming it; nothing falls back
+ * to a default unnoticed.
+ */
+let runtime: { app: ReturnType<typeof createApp>; logger: ReturnType<typeof createLogger>; settings: JobSettings } | undefined;
 
-const app = createApp({
-  database: (env) => (env as RequestEnv).db,
-  logger,
-  docsAssets: async (file) => (file === 'swagger-ui.css' ? swaggerCss : swaggerBundle),
-  webAssets: async (file) => (file === 'uPlot.min.css' ? uplotCss : uplotJs),
-});
+function runtimeFor(env: WorkerEnv) {
+  if (runtime) return runtime;
+  const config = configFromEnv(env);
+  const logger = createLogger(config.LOG_LEVEL, { service: 'healthscore', runtime: 'workers' });
+  const app = createApp({
+    database: (requestEnv) => (requestEnv as RequestEnv).db,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+    docsAssets: async (file) => (file === 'swagger-ui.css' ? swaggerCss : swaggerBundle),
+    webAssets: async (file) => (file === 'uPlot.min.css' ? uplotCss : uplotJs),
+  });
+  // No long-running process: the deliver-webhooks job sends outgoing webhooks, with the WEBHOOK_* settings.
+  runtime = { app, logger, settings: { ...jobSettingsFromConfig(config), outboxDelivery: 'cron' } };
+  return runtime;
+}
+
+const configurationProblem = (err: ConfigError) => {
+  console.error(JSON.stringify({ level: 'error', msg: 'invalid configuration', runtime: 'workers', issues: err.issues }));
+  return new Response(
+    JSON.stringify({ type: '/problems/unavailable', title: 'Service unavailable', status: 503, code: 'unavailable', detail: err.message, requestId: crypto.randomUUID() }),
+    { status: 503, headers: { 'content-type': 'application/problem+json' } },
+  );
+};
 
 function connectionString(env: WorkerEnv): string {
   const url = env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL;
@@ -43,6 +68,13 @@ function connectionString(env: WorkerEnv): string {
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    let app;
+    try {
+      app = runtimeFor(env).app;
+    } catch (err) {
+      if (err instanceof ConfigError) return configurationProblem(err);
+      throw err;
+    }
     // One client per request: Workers may not share sockets across requests.
     const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
     try {
@@ -53,11 +85,13 @@ export default {
   },
 
   async scheduled(controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
+    // A bad setting throws here, naming it: the invocation fails visibly in the Worker's logs.
+    const { logger, settings } = runtimeFor(env);
     logger.info('cron trigger', { cron: controller.cron, scheduledTime: controller.scheduledTime });
     // The job registry (jobs/registry.ts), claimed exactly as on Node: one run per occurrence.
     const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
     try {
-      await dispatchCronTrigger(db, controller, { logger, settings: settingsFromEnv(env) });
+      await dispatchCronTrigger(db, controller, { logger, settings });
     } finally {
       ctx.waitUntil(close());
     }

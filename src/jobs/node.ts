@@ -3,19 +3,18 @@ import { extraJobs, registry } from '../../jobs/registry.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { destinationCheckFor } from '../webhooks/outbound/node-destinations.js';
-import { configureJobs } from './environment.js';
+import { deliveryOptionsFromConfig } from '../webhooks/outbound/node-destinations.js';
+import { configureJobs, jobSettingsFromConfig } from './environment.js';
 import { defaultReplica, JobScheduler } from './scheduler.js';
 import type { JobDefinition, JobSettings } from './types.js';
 
-type SettingsConfig = Pick<Config, 'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS' | 'OUTBOX_WORKER_ENABLED' | 'WEBHOOK_ALLOW_PRIVATE_URLS'>;
+type SettingsConfig = Pick<
+  Config,
+  'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS' | 'OUTBOX_WORKER_ENABLED' | 'WEBHOOK_ALLOW_PRIVATE_URLS' | 'WEBHOOK_REQUEST_TIMEOUT_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'
+>;
 
-export const settingsFromConfig = (config: SettingsConfig): JobSettings => ({
-  usageRetentionDays: config.USAGE_RETENTION_DAYS,
-  webhookRetentionDays: config.WEBHOOK_RETENTION_DAYS,
-  outboxDelivery: config.OUTBOX_WORKER_ENABLED ? 'continuous' : 'cron',
-  checkDestination: destinationCheckFor(config),
-});
+/** The same delivery settings as the worker of src/node.ts: the deliver-webhooks job honours WEBHOOK_* too. */
+export const settingsFromConfig = (config: SettingsConfig): JobSettings => jobSettingsFromConfig(config, deliveryOptionsFromConfig(config));
 
 /** The registry plus the extra (test/diagnostic) jobs JOBS_EXTRA names; an unknown name is an error. */
 export function scheduledJobs(extra: readonly string[]): JobDefinition[] {

@@ -3,6 +3,16 @@ import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { DestinationCheck } from '../webhooks/outbound/destinations.js';
 
+/** How the deliver-webhooks job sends: the same settings the delivery worker gets (WEBHOOK_* in config.ts). */
+export interface DeliverySettings {
+  requestTimeoutMs?: number;
+  retryScheduleMs?: readonly number[];
+  /** Node: a fetch that connects only to checked addresses (node-destinations.ts). */
+  fetch?: typeof fetch;
+  /** Refuses private destinations before the request (Node, unless allowed). */
+  checkDestination?: DestinationCheck;
+}
+
 /** Settings a job may read; parsed once at the edge (src/config.ts, or the Worker's env). */
 export interface JobSettings {
   /** Raw usage events older than this many days are pruned. */
@@ -15,8 +25,8 @@ export interface JobSettings {
    * process with OUTBOX_WORKER_ENABLED=false).
    */
   outboxDelivery: 'continuous' | 'cron';
-  /** For deliveries the job sends: refuses private destinations (Node, unless allowed). */
-  checkDestination?: DestinationCheck;
+  /** For deliveries the job sends: timeout, retry schedule, destination checks. */
+  delivery: DeliverySettings;
 }
 
 export interface JobContext {

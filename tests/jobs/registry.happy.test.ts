@@ -82,19 +82,25 @@ describe('the job registry', () => {
       USAGE_RETENTION_DAYS: 30,
     });
     expect(() => parseConfig({ JOBS_ENABLED: 'perhaps' })).toThrow(/JOBS_ENABLED/);
-    expect(settingsFromEnv({ USAGE_RETENTION_DAYS: '90', WEBHOOK_RETENTION_DAYS: '7' })).toEqual({
+    expect(settingsFromEnv({ USAGE_RETENTION_DAYS: '90', WEBHOOK_RETENTION_DAYS: '7', WEBHOOK_RETRY_SCHEDULE_MS: '5,10' })).toEqual({
       usageRetentionDays: 90,
       webhookRetentionDays: 7,
       outboxDelivery: 'cron',
+      delivery: { requestTimeoutMs: 15_000, retryScheduleMs: [5, 10] },
     });
-    expect(settingsFromEnv({ WEBHOOK_RETENTION_DAYS: 'soon' })).toEqual({ usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'cron' });
+    // A bad Worker setting fails loudly, naming it, instead of falling back to the default.
+    expect(() => settingsFromEnv({ WEBHOOK_RETENTION_DAYS: 'soon' })).toThrow(/WEBHOOK_RETENTION_DAYS/);
     expect(settingsFromConfig(config)).toEqual({
       usageRetentionDays: 400,
       webhookRetentionDays: 30,
       outboxDelivery: 'continuous',
-      checkDestination: expect.any(Function), // private destinations refused unless WEBHOOK_ALLOW_PRIVATE_URLS
+      delivery: {
+        requestTimeoutMs: 15_000,
+        checkDestination: expect.any(Function), // private destinations refused unless WEBHOOK_ALLOW_PRIVATE_URLS
+        fetch: expect.any(Function), // connects only to the checked address
+      },
     });
-    expect(settingsFromConfig(parseConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' })).checkDestination).toBeUndefined();
+    expect(settingsFromConfig(parseConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' })).delivery.checkDestination).toBeUndefined();
     expect(settingsFromConfig(parseConfig({ OUTBOX_WORKER_ENABLED: 'false' })).outboxDelivery).toBe('cron');
     // JOBS_ENABLED=false: no scheduler.
     expect(startJobScheduler({ ...config, JOBS_ENABLED: false }, t.db, silent)).toBeUndefined();

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/logger.js';
 import type { JobContext, JobCounts, JobDefinition, JobSettings } from '../../src/jobs/types.js';
 
 export const silent = createLogger('silent');
-export const settings: JobSettings = { usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'continuous' };
+export const settings: JobSettings = { usageRetentionDays: 400, webhookRetentionDays: 30, outboxDelivery: 'continuous', delivery: {} };
 
 /** A whole minute ten minutes in the past: occurrences there pass the database's "not ahead of me" check. */
 export const pastMinute = () => Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
