@@ -106,11 +106,15 @@ export async function buildDigest(db: Db, person: Pick<Preferences, 'email' | 't
   };
 }
 
+/** A digest not sent within this many minutes of its time that day is skipped (a morning digest is not sent at night). */
+export const DIGEST_WINDOW_MINUTES = 6 * 60;
+
 /** Whether a person's digest is due at `now`, and for which local date. */
 export function digestDue(person: Preferences, now: Date): { date: string; day: number } | undefined {
   if (!person.events.includes('daily_digest')) return undefined;
   const clock = localClock(now, person.timezone);
-  if (!person.digestDays.includes(clock.weekday) || clock.minute < person.digestMinute) return undefined;
+  if (!person.digestDays.includes(clock.weekday)) return undefined;
+  if (clock.minute < person.digestMinute || clock.minute >= person.digestMinute + DIGEST_WINDOW_MINUTES) return undefined;
   return { date: clock.date, day: clock.day };
 }
 
