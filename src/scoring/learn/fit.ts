@@ -128,12 +128,13 @@ export function fitMeasures(input: FitInput): FitResult {
   // k-fold cross-validation of the whole pipeline; a fold whose training part supports no model ranks at chance.
   const k = Math.min(Math.floor(o.folds ?? 5), nChurned, nRetained);
   const foldOf = stratifiedFolds(churned, k, seed);
+  const warm: TrainOptions = { ...train, warmStart: final.regression };
   const foldAucs: number[] = [];
   for (let f = 0; f < k; f++) {
     const mask = Uint8Array.from(foldOf, (x) => (x === f ? 0 : 1));
     let auc = 0.5;
     try {
-      auc = heldOutAuc(data, trainModel(data, mask, train), rowsWhere(mask, 0));
+      auc = heldOutAuc(data, trainModel(data, mask, warm), rowsWhere(mask, 0));
     } catch (error) {
       if (!(error instanceof FitError)) throw error;
     }
@@ -151,7 +152,7 @@ export function fitMeasures(input: FitInput): FitResult {
   let trainAuc = NaN;
   let testAuc = NaN;
   try {
-    const model = trainModel(data, split.train, train);
+    const model = trainModel(data, split.train, warm);
     trainAuc = heldOutAuc(data, model, rowsWhere(split.train, 1));
     testAuc = heldOutAuc(data, model, testRows);
   } catch (error) {

@@ -32,6 +32,14 @@ export interface TrainOptions {
   l2: number;
   minCoverage: number;
   minAuc: number;
+  /** Start of the weights' regression (e.g. the model fitted on all observations, for a fold): coefficient by candidate. */
+  warmStart?: Regression;
+}
+
+/** The weights' logistic regression of "not churned" on sub-scores ÷ 100. */
+export interface Regression {
+  intercept: number;
+  coefficients: Map<number, number>;
 }
 
 export interface TrainedMeasure {
@@ -49,6 +57,7 @@ export interface TrainedModel {
   bands: { green: number; red: number };
   /** Median training score: stands in for an observation no measure has data for, when ranking. */
   fallbackScore: number;
+  regression: Regression;
 }
 
 /** Column form of raw values (null or non-finite = missing). */
@@ -218,14 +227,19 @@ export function trainModel(data: Prepared, mask: Uint8Array, options: TrainOptio
   const retained = new Float64Array(nTrain);
   for (let r = 0; r < nTrain; r++) retained[r] = 1 - data.churned[rows[r]!]!;
   let active = learned.map((_, k) => k);
-  let start: { intercept: number; coefficients: number[] } | undefined;
+  const warm = options.warmStart;
+  let start: { intercept: number; coefficients: number[] } | undefined = warm
+    ? { intercept: warm.intercept, coefficients: learned.map((l) => warm.coefficients.get(l.candidate) ?? 0) }
+    : undefined;
   let weights: number[] = [];
+  let regression: Regression = { intercept: 0, coefficients: new Map() };
   for (;;) {
     if (active.length === 0) throw new FitError(`no measure carries signal (${dropped.length} dropped)`);
     const fit = fitLogisticColumns(
       active.map((k) => columns[k]!),
       retained,
-      { l2: options.l2, ...(start ? { start } : {}) },
+      // Weights are kept to 1/10,000 of the total: a gradient of 1e-7 per observation is ample.
+      { l2: options.l2, tolerance: 1e-7, ...(start ? { start } : {}) },
     );
     let worst = -1;
     fit.coefficients.forEach((b, j) => {
@@ -237,6 +251,7 @@ export function trainModel(data: Prepared, mask: Uint8Array, options: TrainOptio
       start = { intercept: fit.intercept, coefficients: fit.coefficients.filter((_, j) => j !== worst) };
       continue;
     }
+    regression = { intercept: fit.intercept, coefficients: new Map(active.map((k, j) => [learned[k]!.candidate, fit.coefficients[j]!])) };
     weights = hundredths(fit.coefficients);
     const zero = weights.map((w, j) => (w === 0 ? j : -1)).filter((j) => j >= 0);
     if (zero.length > 0) {
@@ -277,5 +292,6 @@ export function trainModel(data: Prepared, mask: Uint8Array, options: TrainOptio
     calibration: { intercept: cal.intercept, slope: cal.coefficients[0]! },
     bands: { green, red },
     fallbackScore: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 50,
+    regression,
   };
 }
