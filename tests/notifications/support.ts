@@ -108,6 +108,8 @@ export interface ReceivedMail {
 export class SmtpSink {
   readonly mails: ReceivedMail[] = [];
   reject: (to: string) => { code: number; message: string } | undefined = () => undefined;
+  /** Called with each message after it is recorded and before the server answers 250. */
+  onMail: (mail: ReceivedMail) => void = () => {};
   private server: SMTPServer | undefined;
   port = 0;
 
@@ -131,7 +133,9 @@ export class SmtpSink {
         stream.on('end', async () => {
           const raw = Buffer.concat(chunks).toString('utf8');
           const parsed = await simpleParser(raw);
-          this.mails.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address), raw, parsed });
+          const mail = { envelopeTo: session.envelope.rcptTo.map((r) => r.address), raw, parsed };
+          this.mails.push(mail);
+          this.onMail(mail);
           callback();
         });
       },
