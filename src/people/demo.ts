@@ -11,7 +11,7 @@ export const DEMO_PEOPLE: { email: string; name: string; role: Role }[] = [
   { email: 'dispatch@example.com', name: 'Wang Fang', role: 'dispatcher' },
   { email: 'manager@example.com', name: 'Chen Jing', role: 'manager' },
   { email: 'analyst@example.com', name: 'Liu Yang', role: 'analyst' },
-  { email: 'admin@example.com', name: 'Admin', role: 'admin' },
+  { email: 'admin@example.com', name: 'Zhou Min', role: 'admin' },
 ];
 
 /** Creates (or resets) the demo team with one new random password, returned once. */
