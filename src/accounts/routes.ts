@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Router } from '../http/route.js';
 import { isRejected, writeIsolated } from '../db/isolation.js';
 import { DomainError, notFound } from '../http/problem.js';
@@ -14,6 +15,7 @@ import {
   externalIdParams,
   listQuerySchema,
   listResponseSchema,
+  MAX_BATCH_ACCOUNTS,
   type UpsertOutcome,
   upsertResponseSchema,
 } from './schemas.js';
@@ -108,6 +110,7 @@ export function registerAccountRoutes(router: Router) {
       description: 'One result per item, in order. Invalid items are reported with their reasons; the valid ones are stored.',
       tags,
       request: { body: batchRequestSchema },
+      documentedBody: batchRequestSchema.extend({ items: z.array(accountInputSchema).min(1).max(MAX_BATCH_ACCOUNTS) }),
       responses: { 200: { description: 'Per-item results', schema: batchResponseSchema } },
     },
     async (c, { body }) => {

@@ -29,8 +29,10 @@ export interface RouteInput<S extends RequestSchemas> {
 interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
-  /** Defaults to application/json. */
+  /** Defaults to application/json (application/problem+json for 4xx and 5xx). */
   contentType?: string;
+  /** Other representations of the same response, by content type (`text/csv`). */
+  also?: Record<string, z.ZodType>;
 }
 
 export interface RouteSpec<S extends RequestSchemas> {
@@ -44,6 +46,12 @@ export interface RouteSpec<S extends RequestSchemas> {
   tags: string[];
   operationId: string;
   request?: S;
+  /**
+   * The body as published, when the handler checks parts of it itself (batch
+   * items one by one, so a bad item never sinks the others): the document
+   * then shows what each item must be, while request.body validates the rest.
+   */
+  documentedBody?: z.ZodType;
   responses: Record<number, ResponseSpec>;
   /** Extra middleware run after auth and validation, before the handler. */
   use?: MiddlewareHandler<AppEnv>[];
@@ -119,15 +127,30 @@ const toHonoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}/?$`);
 
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
-const standardProblems = (scoped: boolean, hasInput: boolean): ZodOpenApiOperationObject['responses'] => ({
-  ...(hasInput ? { 400: { description: 'Validation failed', content: problemContent } } : {}),
-  ...(scoped
+/** The problems any operation of a kind can answer, declared so clients (and fuzzers) can rely on the list. */
+const standardProblems = (shape: { scoped: boolean; params: boolean; body: boolean; idempotent: boolean }): ZodOpenApiOperationObject['responses'] => ({
+  400: { description: 'Validation failed, or the request could not be read (unknown query parameters included)', content: problemContent },
+  ...(shape.scoped
     ? {
         401: { description: 'Missing or invalid API key', content: problemContent },
         403: { description: 'API key lacks the scope', content: problemContent },
       }
     : {}),
+  ...(shape.params ? { 404: { description: 'Not found', content: problemContent } } : {}),
+  ...(shape.idempotent
+    ? {
+        409: { description: 'A request with this Idempotency-Key is still in progress', content: problemContent },
+        422: { description: 'This Idempotency-Key was already used for a different request', content: problemContent },
+      }
+    : {}),
+  ...(shape.body
+    ? {
+        413: { description: 'The body is larger than BODY_LIMIT_BYTES', content: problemContent },
+        415: { description: 'The body is not application/json', content: problemContent },
+      }
+    : {}),
   500: { description: 'Internal error (no details are exposed)', content: problemContent },
+  503: { description: 'The database is unavailable or a concurrent request conflicted; retry after Retry-After', content: problemContent },
 });
 
 /**
@@ -183,13 +206,21 @@ export class Router {
           ? idempotencyHeaderSchema
           : request.headers;
     const responses: ZodOpenApiOperationObject['responses'] = {
-      ...standardProblems(spec.scope !== null, Object.keys(request).length > 0),
+      ...standardProblems({ scoped: spec.scope !== null, params: /\{\w+\}/.test(spec.path), body: request.body !== undefined, idempotent }),
     };
     for (const [status, response] of Object.entries(spec.responses)) {
+      const isError = Number(status) >= 400;
+      const schema = response.schema ?? (isError ? problemSchema : undefined);
+      const contentType = response.contentType ?? (isError ? 'application/problem+json' : 'application/json');
       (responses as Record<string, unknown>)[status] = {
         description: response.description,
-        ...(response.schema
-          ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema } } }
+        ...(schema
+          ? {
+              content: {
+                [contentType]: { schema },
+                ...Object.fromEntries(Object.entries(response.also ?? {}).map(([type, s]) => [type, { schema: s }])),
+              },
+            }
           : {}),
       };
     }
@@ -205,8 +236,8 @@ export class Router {
         ...(request.query ? { query: request.query as never } : {}),
         ...(headerSchema ? { header: headerSchema as never } : {}),
       },
-      ...(request.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: request.body } } } }
+      ...(request.body || spec.documentedBody
+        ? { requestBody: { required: true, content: { 'application/json': { schema: spec.documentedBody ?? request.body! } } } }
         : {}),
       responses,
     };

@@ -6,8 +6,9 @@ export const fieldErrorSchema = z.object({
   code: z.string().optional(),
 });
 
+// Loose: a problem may carry extensions (`allow`, `pending`, `retryAfterSeconds`…), as RFC 9457 allows.
 export const problemSchema = z
-  .object({
+  .looseObject({
     type: z.string().meta({ example: '/problems/validation-failed' }),
     title: z.string(),
     status: z.number().int(),

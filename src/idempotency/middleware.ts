@@ -12,8 +12,7 @@ export const IDEMPOTENCY_TTL_HOURS = 24;
 export const idempotencyHeaderSchema = z.object({
   'idempotency-key': z
     .string()
-    .min(1)
-    .max(255)
+    .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')
     .optional()
     .meta({ description: `Makes a retry safe: the same key and body replay the first response for ${IDEMPOTENCY_TTL_HOURS} h` }),
 });

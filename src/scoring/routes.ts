@@ -113,7 +113,7 @@ export function registerScoringRoutes(router: Router) {
         'Ordered by change. Keep `nextCursor` and call again to receive only what changed since: paging while scores change never misses an account’s latest score (an account changed behind your cursor comes round again). `format=csv` returns the same page as CSV with the next cursor in the `x-next-cursor` header.',
       tags: ['health'],
       request: { query: feedQuerySchema },
-      responses: { 200: { description: 'A page of scores', schema: feedSchema } },
+      responses: { 200: { description: 'A page of scores (`format=csv`: the same page as CSV)', schema: feedSchema, also: { 'text/csv': z.string() } } },
     },
     async (c, { query }) => {
       const page = await healthFeed(c.var.db, { after: query.cursor, updatedSince: query.updated_since, limit: query.limit });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Router } from '../http/route.js';
 import { type SignalName, SIGNALS, ingestBatch } from './ingest.js';
 import { MAX_SIGNAL_BATCH, ingestQuerySchema, signalBatchRequestSchema, signalBatchResponseSchema } from './schemas.js';
@@ -7,6 +8,7 @@ const ROUTES: Record<SignalName, { path: string; operationId: string; summary: s
   tickets: { path: '/v1/tickets/batch', operationId: 'ingestTickets', summary: 'Create or update support tickets', idField: 'ticketId' },
   surveys: { path: '/v1/surveys/batch', operationId: 'ingestSurveys', summary: 'Record survey responses (NPS, CSAT, CES)', idField: 'responseId' },
   contracts: { path: '/v1/contracts/batch', operationId: 'ingestContracts', summary: 'Create or update contracts and renewals', idField: 'contractId' },
+  outcomes: { path: '/v1/outcomes/batch', operationId: 'importOutcomes', summary: 'Import renewal outcomes (renewed, churned, cancelled, downgraded)', idField: 'outcomeId' },
 };
 
 export function registerSignalRoutes(router: Router) {
@@ -22,6 +24,7 @@ export function registerSignalRoutes(router: Router) {
         description: `Up to ${MAX_SIGNAL_BATCH} items, one result per item in order. Items that fail validation or name an unknown account are reported with their index and reason; the valid ones are stored. Natural ids make re-sends harmless. Touched accounts are queued for rescoring.`,
         tags: ['signals'],
         request: { query: ingestQuerySchema, body: signalBatchRequestSchema.meta({ description: `Items: ${kind.name}s` }) },
+        documentedBody: signalBatchRequestSchema.extend({ items: z.array(kind.schema).min(1).max(MAX_SIGNAL_BATCH) }).meta({ description: `Items: ${kind.name}s` }),
         responses: { 200: { description: 'Per-item results', schema: signalBatchResponseSchema } },
       },
       async (c, { query, body }) => {

@@ -91,6 +91,13 @@ export function registerSystemRoutes(router: Router, app: Hono<AppEnv>, assets?:
           },
           components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'hs_… API key' } } },
           paths: router.paths,
+        }, {
+          // Requests are validated strictly (src/http/input.ts): an object that says nothing about
+          // other keys refuses them, and the document says so.
+          override: ({ jsonSchema, zodSchema, io }) => {
+            const def = (zodSchema as unknown as { _zod: { def: { type: string; catchall?: unknown } } })._zod.def;
+            if (io === 'input' && def.type === 'object' && def.catchall === undefined) jsonSchema.additionalProperties = false;
+          },
         }),
       );
       return c.body(document, 200, { 'content-type': 'application/json' });

@@ -30,6 +30,19 @@ const sourceParams = z.object({
   source: z.string().meta({ description: 'The webhook source name (see /v1/admin/webhook-sources)', example: 'helpdesk' }),
 });
 
+/** The envelope as published: `data` holds items of the kind `type` names (checked one by one, as in /v1/<kind>/batch). */
+const documentedEnvelopeSchema = z
+  .looseObject({
+    type: envelopeSchema.shape.type,
+    data: z
+      .array(z.union(Object.values(SIGNALS).map((kind) => kind.schema) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]))
+      .min(1)
+      .max(MAX_SIGNAL_BATCH)
+      .meta({ description: `Up to ${MAX_SIGNAL_BATCH} items, each exactly an item of the matching /v1/<kind>/batch request` }),
+    createMissingAccounts: envelopeSchema.shape.createMissingAccounts,
+  })
+  .meta({ description: 'Standard Webhooks envelope; other top-level fields (`timestamp`) are ignored' });
+
 const validationFailed = (detail: string, errors: FieldError[]) => new DomainError('validation_failed', detail, { errors });
 
 /** Inbound webhooks and the admin routes for their sources. */
@@ -49,6 +62,8 @@ export function registerInboundWebhookRoutes(router: Router) {
         'the answer carries the same per-item results. A webhook-id already processed for the source answers `{duplicate: true}` and applies nothing.',
       tags: ['webhooks'],
       request: { params: sourceParams, headers: signatureHeadersSchema },
+      // Published only: the body is read by the handler, after the signature over its raw text is checked.
+      documentedBody: documentedEnvelopeSchema,
       responses: {
         200: { description: 'Applied (per-item results), or a duplicate delivery', schema: deliveryResponseSchema },
         401: {
@@ -117,14 +132,6 @@ export function registerInboundWebhookRoutes(router: Router) {
       return c.json({ webhookId, duplicate: false as const, type: envelope.type, ...outcome });
     },
   );
-
-  // Router documents a body only by validating it as JSON before the handler,
-  // which must not happen here (the signature is over the raw text), so the
-  // envelope is added to the recorded operation by hand.
-  const operation = router.paths[INBOUND_WEBHOOK_PATH]?.post;
-  if (operation) {
-    operation.requestBody = { required: true, content: { 'application/json': { schema: envelopeSchema } } };
-  }
 
   registerWebhookSourceRoutes(router);
 }
