@@ -15,6 +15,11 @@ export interface LogisticOptions {
   maxIterations?: number;
   /** Converged when max |gradient| ≤ tolerance × Σ weights (default 1e-9). */
   tolerance?: number;
+  /**
+   * Rows the Hessian is computed on at most (default 20,000): beyond that an evenly spaced sample,
+   * scaled up. The gradient always uses every row, so the solution is the same; only the path differs.
+   */
+  hessianRows?: number;
 }
 
 export interface LogisticFit {
@@ -136,10 +141,14 @@ export function fitLogisticColumns(
   const hessian = new Float64Array(p * p);
   const resid = new Float64Array(n);
   const curv = new Float64Array(n);
-  const rowMajor = new Float64Array(n * d);
+  // The Hessian's rows: all of them, or every stride-th (the same rows every iteration), row-major.
+  const stride = Math.max(1, Math.ceil(n / Math.max(1, options.hessianRows ?? 20_000)));
+  const sampled = Math.ceil(n / stride);
+  const scale = n / sampled;
+  const rowMajor = new Float64Array(sampled * d);
   for (let j = 0; j < d; j++) {
     const col = cols[j]!;
-    for (let i = 0; i < n; i++) rowMajor[i * d + j] = col[i]!;
+    for (let r = 0; r < sampled; r++) rowMajor[r * d + j] = col[r * stride]!;
   }
   const trial = new Float64Array(p);
   const trialEta = new Float64Array(n);
@@ -170,10 +179,10 @@ export function fitLogisticColumns(
     }
     // Hessian accumulated row by row (rows stay in cache; the upper triangle only).
     hessian.fill(0);
-    for (let i = 0; i < n; i++) {
-      const c = curv[i]!;
+    for (let r = 0; r < sampled; r++) {
+      const c = curv[r * stride]! * scale;
       if (c === 0) continue;
-      const base = i * d;
+      const base = r * d;
       hessian[0] = hessian[0]! + c;
       for (let j = 0; j < d; j++) {
         const cj = c * rowMajor[base + j]!;
