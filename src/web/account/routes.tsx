@@ -46,11 +46,13 @@ export function registerAccountPages(web: Hono<WebEnv>) {
       listFollowUps(c.var.db, { accountExternalId: account.externalId, status: ['scheduled'], limit: 20 }),
     ]);
     const daily = history.filter((h) => h.reason === 'daily');
-    const chart = {
-      label: t('account.score'),
-      x: [...daily.map((h) => Math.floor(Date.parse(h.takenAt) / 1000)), ...(health ? [Math.floor(Date.parse(health.updatedAt) / 1000)] : [])],
-      y: [...daily.map((h) => h.score), ...(health ? [health.score] : [])],
-    };
+    // One point per daily snapshot, then the current score (unless a snapshot already has it).
+    const points = daily.map((h) => [Math.floor(Date.parse(h.takenAt) / 1000), h.score] as const);
+    const nowPoint = health ? ([Math.floor(Date.parse(health.updatedAt) / 1000), health.score] as const) : undefined;
+    if (nowPoint && (points.length === 0 || nowPoint[0] > points.at(-1)![0] + 60)) points.push(nowPoint);
+    else if (nowPoint && points.length) points[points.length - 1] = [points.at(-1)![0], nowPoint[1]];
+    const nowS = Math.floor(now.getTime() / 1000);
+    const chart = { label: t('account.score'), x: points.map((p) => p[0]), y: points.map((p) => p[1]), from: nowS - 90 * 86400, to: nowS + 3600 };
     const zh = webc.locale !== 'en';
     const sources: [MessageKey, Date | string | null][] = [
       ['source.usage', fresh.usage],
@@ -105,7 +107,7 @@ export function registerAccountPages(web: Hono<WebEnv>) {
         <div class="grid2">
           <section class="panel" id="history-panel" data-live-region aria-labelledby="h-history">
             <h2 id="h-history">{t('account.history')}</h2>
-            {chart.x.length > 1 ? (
+            {chart.x.length > 0 ? (
               <div class="chart" data-chart={JSON.stringify(chart)} role="img" aria-label={t('account.historyLabel', { n: chart.x.length })}></div>
             ) : (
               <p class="muted">{t('account.noHistory')}</p>

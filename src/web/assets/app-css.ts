@@ -16,10 +16,12 @@ header nav a[aria-current=page] { color:#fff; font-weight:600; border-bottom:2px
 .who { margin-left:auto; display:flex; align-items:center; gap:1rem; }
 .person { color:#cbd5e1; }
 button.link { background:none; border:0; color:#e0e7ff; padding:0; font:inherit; cursor:pointer; text-decoration:underline; }
-main { padding:1.25rem 1.5rem 3rem; max-width:1280px; margin:0 auto; }
+main { padding:1.25rem 1.5rem 3rem; max-width:1500px; margin:0 auto; }
 main:focus { outline:none; }
 h1 { font-size:1.5rem; margin:.25rem 0 1rem; }
 h2 { font-size:1.15rem; margin:1.5rem 0 .5rem; }
+.panel > h2:first-child, .panel > p + h2 { margin-top:0; }
+h3 { font-size:1rem; margin:1.25rem 0 .5rem; }
 .muted { color:var(--muted); }
 .notice { background:#e0f2fe; border:1px solid #7dd3fc; padding:.5rem .75rem; border-radius:6px; }
 .error-box { background:var(--red-bg); border:1px solid #fca5a5; color:var(--red); padding:.5rem .75rem; border-radius:6px; }
@@ -29,11 +31,14 @@ h2 { font-size:1.15rem; margin:1.5rem 0 .5rem; }
 .card .label { color:var(--muted); font-size:.85rem; }
 .panel { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:1rem; margin-bottom:1rem; overflow-x:auto; }
 .grid2 { display:grid; grid-template-columns:repeat(auto-fit, minmax(380px, 1fr)); gap:1rem; }
-table { border-collapse:collapse; width:100%; background:var(--card); }
-th, td { text-align:left; padding:.4rem .6rem; border-bottom:1px solid var(--line); vertical-align:top; }
+table { border-collapse:collapse; width:100%; background:var(--card); font-size:.875rem; }
+th, td { text-align:left; padding:.35rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; }
+.nowrap, td.num { white-space:nowrap; }
+td.small { font-size:.8rem; color:var(--muted); }
+td .mono.muted, td .muted.mono { font-size:.75rem; }
 th { font-size:.85rem; color:var(--muted); font-weight:600; white-space:nowrap; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
-.band { display:inline-block; padding:0 .5rem; border-radius:999px; font-size:.85rem; font-weight:600; }
+.band { white-space:nowrap; display:inline-block; padding:0 .5rem; border-radius:999px; font-size:.85rem; font-weight:600; }
 .band.green { color:var(--green); background:var(--green-bg); }
 .band.yellow { color:var(--yellow); background:var(--yellow-bg); }
 .band.red { color:var(--red); background:var(--red-bg); }
@@ -51,9 +56,10 @@ label.check { display:inline-flex; gap:.25rem; align-items:center; font-size:.9r
 .sr { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 form.stack.wide { max-width:none; }
 form.inline { display:inline; }
+nav.row { display:flex; gap:.4rem; margin-bottom:.75rem; }
 input, select, textarea { font:inherit; padding:.3rem .45rem; border:1px solid #6b7280; border-radius:5px; background:#fff; color:var(--fg); }
 textarea { width:100%; min-height:16rem; font-family:ui-monospace, monospace; font-size:.85rem; }
-button, .button { font:inherit; padding:.3rem .8rem; border-radius:5px; border:1px solid var(--accent); background:var(--accent); color:var(--accent-fg); cursor:pointer; text-decoration:none; display:inline-block; }
+button, .button { white-space:nowrap; font:inherit; padding:.3rem .8rem; border-radius:5px; border:1px solid var(--accent); background:var(--accent); color:var(--accent-fg); cursor:pointer; text-decoration:none; display:inline-block; }
 button.secondary { background:#fff; color:var(--accent); }
 :focus-visible { outline:3px solid #f59e0b; outline-offset:2px; }
 .bandbar { width:100%; height:1.1rem; border:1px solid var(--line); border-radius:4px; display:block; }
@@ -65,5 +71,5 @@ button.secondary { background:#fff; color:var(--accent); }
 .pager { margin-top:.75rem; }
 caption.left { text-align:left; padding:.25rem .6rem; }
 details summary { cursor:pointer; color:var(--accent); }
-code, .mono { font-family:ui-monospace, monospace; font-size:.85rem; word-break:break-all; }
+code, .mono { font-family:ui-monospace, monospace; font-size:.85rem; overflow-wrap:anywhere; }
 `;

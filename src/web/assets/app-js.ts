@@ -35,7 +35,7 @@ export const APP_JS = `(() => {
     source.addEventListener('ready', () => { document.body.dataset.liveReady = '1'; });
   }
 
-  // Charts: <div data-chart='{"x":[…unix s…],"y":[…],"label":"…"}'>
+  // Charts: <div data-chart='{"x":[…unix s…],"y":[…],"from":s,"to":s,"label":"…"}'>
   function drawCharts() {
     if (!window.uPlot) return;
     for (const el of document.querySelectorAll('[data-chart]:not([data-drawn])')) {
@@ -44,8 +44,11 @@ export const APP_JS = `(() => {
       const width = Math.max(280, el.clientWidth || 600);
       new window.uPlot({
         width, height: 220,
-        scales: { y: { range: [0, 100] } },
-        series: [{}, { label: spec.label, stroke: '#1d4ed8', width: 2, spanGaps: true }],
+        scales: {
+          x: { time: true, range: () => [spec.from, spec.to] },
+          y: { range: [0, 100] },
+        },
+        series: [{}, { label: spec.label, stroke: '#1d4ed8', width: 2, spanGaps: true, points: { show: true, size: 6, fill: '#1d4ed8' } }],
         axes: [{}, { values: (u, v) => v.map((x) => String(x)) }],
         legend: { show: false },
       }, [spec.x, spec.y], el);

@@ -159,7 +159,7 @@ export function registerPortfolioPages(web: Hono<WebEnv>) {
                     <div class="muted mono">{r.external_id}</div>
                   </td>
                   <td>{r.segment ?? '—'}</td>
-                  <td>{r.owner ?? '—'}</td>
+                  <td class="small">{r.owner ?? '—'}</td>
                   <td class="num">{tr.money(r.arr, r.currency)}</td>
                   <td class="num">{tr.num(r.score)}</td>
                   <td>
@@ -171,9 +171,9 @@ export function registerPortfolioPages(web: Hono<WebEnv>) {
                     <Sparkline points={r.spark} label={t('col.sparkLabel', { name: r.name })} />
                   </td>
                   <td class="num">{tr.pct(r.coverage)}</td>
-                  <td>{tr.date(r.renewal_date)}</td>
+                  <td class="nowrap">{tr.date(r.renewal_date)}</td>
                   <td class="num">{r.openAlerts}</td>
-                  <td>{tr.date(r.nextFollowUp)}</td>
+                  <td class="nowrap">{tr.date(r.nextFollowUp)}</td>
                 </tr>
               ))}
             </tbody>
