@@ -142,7 +142,10 @@ export function scoreObservations(data: Prepared, model: Pick<TrainedModel, 'mea
   return scores;
 }
 
-/** Threshold t so that the share of scores below t is as near `share` as ties allow; t lies between two observed scores. */
+/**
+ * Threshold t so that the share of scores below t is as near `share` as ties allow: between two adjacent
+ * observed scores, to 2 decimals (when both lie within one hundredth, rounding may move the few between).
+ */
 function thresholdAt(sorted: Float64Array, share: number): number {
   const n = sorted.length;
   let best = -1;
@@ -161,7 +164,7 @@ function thresholdAt(sorted: Float64Array, share: number): number {
   const mid = Math.round(((lo + hi) / 2) * 100) / 100;
   if (mid > lo && mid <= hi) return mid;
   const above = Math.floor(lo * 100 + 1) / 100;
-  return above > lo && above <= hi ? above : (lo + hi) / 2;
+  return above > lo && above <= hi ? above : mid;
 }
 
 /** Train the pipeline on the observations whose mask entry is 1. */
@@ -283,8 +286,8 @@ export function trainModel(data: Prepared, mask: Uint8Array, options: TrainOptio
   let green = thresholdAt(sorted, 0.5);
   let red = thresholdAt(sorted, 0.2);
   if (!(red < green)) {
-    green = Math.min(100, Math.max(green, red + 0.01));
-    red = Math.max(0, green - 0.01);
+    green = Math.min(100, Math.round(Math.max(green, red + 0.01) * 100) / 100);
+    red = Math.max(0, Math.round((green - 0.01) * 100) / 100);
   }
   return {
     measures,
