@@ -11,8 +11,9 @@ import { ingest } from './sections/ingest.js';
 import { latency } from './sections/latency.js';
 import { outbox } from './sections/outbox.js';
 import { scoring } from './sections/scoring.js';
+import { web } from './sections/web.js';
 
-const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followUps];
+const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followUps, web];
 
 const log = (message: string) => console.log(`[bench] ${message}`);
 

@@ -52,21 +52,21 @@ async function signIn(role: Role, locale = 'en-US'): Promise<{ context: BrowserC
 /** Serious and critical axe-core violations on the current page. */
 async function axeViolations(page: Page) {
   await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
+  // Browser-side code as text: this project's type check has no DOM library.
+  const result = (await page.evaluate(`window.axe.run(document, { resultTypes: ['violations'] })`)) as {
+    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
+  };
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** Texts and accessible labels a person reads, outside content marked lang="en" (data such as ticket subjects). */
 async function visibleTexts(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    const skip = (el: Element | null) => !!el?.closest('script,style,[lang="en"],code,.mono');
+  return (await page.evaluate(`(() => {
+    const out = [];
+    const skip = (el) => !!(el && el.closest('script,style,[lang="en"],code,.mono'));
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      const text = n.textContent?.trim();
+      const text = n.textContent && n.textContent.trim();
       if (text && !skip(n.parentElement)) out.push(text);
     }
     for (const el of document.querySelectorAll('[aria-label],[title],[placeholder]')) {
@@ -78,7 +78,7 @@ async function visibleTexts(page: Page): Promise<string[]> {
     }
     out.push(document.title);
     return out;
-  });
+  })()`)) as string[];
 }
 
 const englishOnly = (() => {
@@ -231,14 +231,14 @@ describe.skipIf(!haveChromium)('the web app in Chromium', () => {
     await page.waitForSelector('body[data-live-ready="1"]', { timeout: 15_000 });
     const before = await page.locator('[data-testid="score"]').textContent();
     // a marker that a reload would lose
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate('window.marker = 42');
     await server.db
       .insertInto('health_pulses')
       .values({ account_id: fixture.account.id, adjustment: 30, reason: 'Live update check', author: 'test', expires_at: new Date(Date.now() + 86400e3) })
       .execute();
     await recompute(server.db, { accountIds: [fixture.account.id] });
-    await page.waitForFunction((old) => document.querySelector('[data-testid="score"]')?.textContent !== old, before, { timeout: 20_000 });
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    await page.waitForFunction(`document.querySelector('[data-testid="score"]')?.textContent !== ${JSON.stringify(before)}`, undefined, { timeout: 20_000 });
+    expect(await page.evaluate('window.marker')).toBe(42);
     await expect(page.locator('#score-panel').textContent()).resolves.toContain('Live update check');
     await context.close();
   });
