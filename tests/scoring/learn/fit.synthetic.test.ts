@@ -129,6 +129,25 @@ describe('fitMeasures edge cases', () => {
     expect(() => fitMeasures({ candidates, observations: noise })).toThrow(/no measure carries signal/);
   });
 
+  it('a rare but telling flag falls under the default AUC floor ("no signal") and is kept when the floor is lowered', () => {
+    // 2 % of accounts flagged, churning at 40 % against 20 %: churners flagged 3.9 %, others 1.5 % → AUC ≈ 0.512.
+    let state = 17;
+    const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
+    const observations = Array.from({ length: 20_000 }, (_, i) => {
+      const flag = random() < 0.02 ? 1 : 0;
+      const trend = random();
+      return { raws: [flag, trend], churned: random() < (flag ? 0.4 : 0.2) + (0.5 - trend) * 0.2, outcomeDate: `2025-01-${String(1 + (i % 28)).padStart(2, '0')}` };
+    });
+    const candidates = [
+      { key: 'overdue', feature: 'payment_overdue', label: 'Overdue', group: 'commercial' as const },
+      { key: 'trend', feature: 'usage_trend', label: 'Trend', group: 'usage' as const },
+    ];
+    const strict = fitMeasures({ candidates, observations });
+    expect(strict.dropped.find((d) => d.key === 'overdue')?.reason).toMatch(/^no signal: AUC 0\.5[01]$/);
+    const lenient = fitMeasures({ candidates, observations, options: { minAuc: 0.5 } });
+    expect(lenient.measures.find((m) => m.key === 'overdue')?.direction).toBe('lower_is_healthier');
+  });
+
   it('a measure that only echoes another one is dropped once the others are known, or shares the weight', () => {
     // The same feature twice, the copy reversed and with noise: it must not take weight pointing the other way.
     const candidates = [...small.candidates.slice(0, 5), { ...small.candidates[0]!, key: 'usage_trend_copy' }];
