@@ -7,6 +7,7 @@ import { demoCommand } from '../demo/generate.js';
 import { importCommand } from './import.js';
 import { PEOPLE_USAGE, peopleCommand } from '../people/cli.js';
 import { webhooksCommand } from './webhooks.js';
+import { NOTIFICATIONS_USAGE, notificationsCommand } from '../notifications/cli.js';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -22,6 +23,7 @@ const USAGE = `usage: npm run cli -- <command>
   webhooks rotate NAME [--expire-old-hours H]
                                             add a secret; older ones keep verifying H hours (default 24)
   webhooks list                             list webhook sources (never their secrets)
+${NOTIFICATIONS_USAGE}
 ${PEOPLE_USAGE}
 
 Uses DATABASE_URL when set, else the embedded database under DATA_DIR (./data).`;
@@ -89,6 +91,8 @@ async function main(argv: string[]) {
       return demoCommand(rest, withDatabase);
     case 'webhooks':
       return webhooksCommand(rest, withDatabase, (m) => new UsageError(m));
+    case 'notifications':
+      return notificationsCommand(rest, withDatabase, (m) => new UsageError(m));
     case 'people':
       return peopleCommand(rest, withDatabase, (m) => new UsageError(m));
     case undefined:
