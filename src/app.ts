@@ -30,6 +30,8 @@ export interface AppDeps {
   docsAssets?: DocsAssets;
   /** Let webhook subscriptions point to localhost and private networks (default false). */
   allowPrivateWebhookUrls?: boolean;
+  /** The web app's address, for links in notification previews (WEB_APP_URL). */
+  webAppUrl?: string;
   /** The web app's chart library files (src/web); without them pages draw no history chart. */
   webAssets?: WebAssets;
 }
@@ -85,7 +87,7 @@ export function createApp(deps: AppDeps) {
   registerAlertRoutes(router); // churn-risk alerts (src/alerts)
   registerFollowUpRoutes(router);
   app.route('/', createWebApp(deps.webAssets)); // the web app for people (src/web, docs/web-app.md)
-  registerNotificationRoutes(router); // email and chat notifications (src/notifications)
+  registerNotificationRoutes(router, { baseUrl: deps.webAppUrl }); // email and chat notifications (src/notifications)
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

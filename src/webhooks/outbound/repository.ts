@@ -155,6 +155,7 @@ export async function rotateSubscriptionSecret(
       updated_at: sql`now()`,
     })
     .where('id', '=', id)
+    .where('purpose', '=', 'webhook')
     .returningAll()
     .executeTakeFirst();
   return row && { subscription: toInfo(row), secret };
@@ -279,6 +280,7 @@ export async function enqueueTestEvent(db: Db, subscriptionId: number): Promise<
       .selectFrom('webhook_subscriptions')
       .select(['id', 'active'])
       .where('id', '=', subscriptionId)
+      .where('purpose', '=', 'webhook')
       .forShare()
       .executeTakeFirst();
     if (!subscription) return 'not_found';
