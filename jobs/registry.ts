@@ -21,7 +21,7 @@ export const registry: readonly JobDefinition[] = [
     name: 'rescore-dirty',
     cron: '* * * * *',
     description: 'Incremental rescoring: recomputes accounts whose signals changed, within about a second, until the next minute’s run.',
-    handler: async ({ db, scheduledFor }) => rescoreUntil(db, new Date(scheduledFor.getTime() + RESCORE_WINDOW_MS)),
+    handler: async ({ db, scheduledFor, signal }) => rescoreUntil(db, new Date(scheduledFor.getTime() + RESCORE_WINDOW_MS), { signal }),
   },
   {
     name: 'recompute-all',

@@ -23,7 +23,7 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL, { service: 'healthscore' });
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, { owner: 'the service (npm start)' });
   const applied = await migrate(database.db);
   logger.info('database ready', { kind: database.kind, migrationsApplied: applied });
 
@@ -66,10 +66,19 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
+    const started = performance.now();
+    // Stopped within 2 s whatever happens: job runs cut short are handed back, and
+    // deliveries still in flight keep their leases and are sent again after them.
+    setTimeout(() => {
+      logger.warn('shutdown took too long; exiting anyway');
+      process.exit(0);
+    }, 1_900).unref();
     server.close();
-    await jobs?.stop();
-    await outbox?.stop();
-    await database.close();
+    server.closeIdleConnections();
+    const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+    await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)])]);
+    await Promise.race([database.close(), grace(500)]);
+    logger.info('stopped', { signal, ms: Math.round(performance.now() - started) });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

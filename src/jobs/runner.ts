@@ -150,6 +150,8 @@ export interface RunOptions {
   logger: Logger;
   settings: JobSettings;
   leaseMs?: number;
+  /** Shutdown: the handler is told to stop, and a run it cut short is handed back. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -175,7 +177,7 @@ export async function executeRun(db: Db, job: JobDefinition, run: JobRun, option
   let error: string | null = null;
   try {
     counts = normaliseCounts(
-      await guarded(db, () => job.handler({ db, logger, scheduledFor: run.scheduled_for, settings: options.settings })),
+      await guarded(db, () => job.handler({ db, logger, scheduledFor: run.scheduled_for, settings: options.settings, signal: options.signal })),
     );
   } catch (err) {
     outcome = 'failed';
@@ -183,6 +185,12 @@ export async function executeRun(db: Db, job: JobDefinition, run: JobRun, option
     logger.error('job run failed', { ...fields, error });
   } finally {
     if (renew) clearInterval(renew);
+  }
+  if (options.signal?.aborted && !db.isTransaction) {
+    // Cut short by shutdown: hand the occurrence back so the next process runs it at once.
+    await handBackRuns(db, { ids: [run.id] });
+    logger.info('job run handed back at shutdown', { ...fields, counts });
+    return run;
   }
   const finished = await db
     .updateTable('job_runs')
@@ -198,6 +206,21 @@ export async function executeRun(db: Db, job: JobDefinition, run: JobRun, option
   }
   logger.info('job run finished', { ...fields, outcome, counts, ms: finished.finished_at!.getTime() - finished.started_at.getTime() });
   return finished;
+}
+
+/**
+ * Hands back runs still marked running (by id, or every one of a replica):
+ * the row goes, so the occurrence can be claimed again at once, by the next
+ * process to start or by another replica, instead of waiting for the lease to
+ * lapse or the next occurrence. Returns how many.
+ */
+export async function handBackRuns(db: Db, which: { ids?: number[]; replica?: string }): Promise<number> {
+  if (!which.ids?.length && !which.replica) return 0;
+  let query = db.deleteFrom('job_runs').where('outcome', '=', 'running');
+  if (which.ids?.length) query = query.where('id', 'in', which.ids);
+  if (which.replica) query = query.where('replica', '=', which.replica);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** In a caller's transaction a failing handler must not poison it: a savepoint keeps it usable. */

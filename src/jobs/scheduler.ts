@@ -4,7 +4,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Database } from '../db/schema.js';
 import { errorFields, type Logger } from '../logger.js';
 import { CLOCK_TOLERANCE_MS, type CompiledCron, compileCron, dueOccurrences } from './cron.js';
-import { DEFAULT_LEASE_MS, reapExpiredRuns, runOccurrence } from './runner.js';
+import { DEFAULT_LEASE_MS, handBackRuns, reapExpiredRuns, runOccurrence } from './runner.js';
 import { JOB_NAME_PATTERN, type JobDefinition, type JobSettings } from './types.js';
 
 export interface SchedulerOptions {
@@ -60,6 +60,8 @@ export class JobScheduler {
   private task: ScheduledTask | undefined;
   private stopped = false;
   private lastReap = -Infinity;
+  /** Aborted by stop(): running handlers wind down and hand their occurrences back. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly options: SchedulerOptions) {
     this.compiled = checkJobs(options.jobs);
@@ -109,9 +111,15 @@ export class JobScheduler {
     await Promise.all(this.options.jobs.map((job) => this.pumps.get(job.name) ?? this.startPump(job)));
   }
 
-  /** Stops ticking and waits (up to timeoutMs) for runs in progress. */
-  async stop(timeoutMs = 10_000): Promise<void> {
+  /**
+   * Stops ticking, tells running handlers to stop (JobContext.signal) and
+   * waits up to timeoutMs for them; runs they cut short, and any still going
+   * after that, are handed back so the next process takes their occurrences
+   * over at once.
+   */
+  async stop(timeoutMs = 1_500): Promise<void> {
     this.stopped = true;
+    this.shutdown.abort();
     await this.task?.destroy();
     this.task = undefined;
     const pending = [...this.pumps.values()];
@@ -123,9 +131,8 @@ export class JobScheduler {
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      this.options.logger.warn('job runs still in progress at shutdown; their leases will lapse and mark them failed', {
-        jobs: [...this.pumps.keys()],
-      });
+      const handedBack = await handBackRuns(this.options.db, { replica: this.replica }).catch(() => 0);
+      this.options.logger.info('job runs still in progress at shutdown were handed back', { jobs: [...this.pumps.keys()], handedBack });
     }
   }
 
@@ -158,6 +165,7 @@ export class JobScheduler {
             leaseMs: this.options.leaseMs ?? DEFAULT_LEASE_MS,
             logger,
             settings,
+            signal: this.shutdown.signal,
           });
         } catch (err) {
           // Not marked as looked at: the next tick tries again while it is recent.

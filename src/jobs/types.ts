@@ -38,6 +38,11 @@ export interface JobContext {
    */
   scheduledFor: Date;
   settings: JobSettings;
+  /**
+   * Aborted when the process shuts down: a long handler stops at a safe point
+   * and returns; its occurrence is then handed back for the next process.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a run did, recorded on its row: `{ deleted: 120 }`. */

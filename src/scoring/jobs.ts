@@ -13,17 +13,28 @@ export const RESCORE_WINDOW_MS = 58_000;
  * exactly once across replicas. Runs that meet (a late start, a skewed clock)
  * take disjoint accounts: recomputeDirty claims with SKIP LOCKED.
  */
-export async function rescoreUntil(db: Kysely<Database>, until: Date, options: { idleMs?: number } = {}) {
+export async function rescoreUntil(db: Kysely<Database>, until: Date, options: { idleMs?: number; signal?: AbortSignal } = {}) {
   // A late start (catch-up after downtime) still makes one pass.
   const deadline = Math.max(until.getTime(), Date.now() + 1);
   const counts = { passes: 0, accounts: 0, changed: 0, bandChanges: 0 };
-  while (Date.now() < deadline) {
+  // Shutdown (options.signal) ends the loop after the pass in progress.
+  while (Date.now() < deadline && !options.signal?.aborted) {
     const result = await recomputeDirty(db);
     counts.passes++;
     counts.accounts += result.claimed;
     counts.changed += result.changed;
     counts.bandChanges += result.bandChanges.length;
-    if (result.claimed === 0) await new Promise((r) => setTimeout(r, Math.min(options.idleMs ?? 1_000, Math.max(0, deadline - Date.now()))));
+    if (result.claimed === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(options.idleMs ?? 1_000, Math.max(0, deadline - Date.now())));
+        function done() {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        options.signal?.addEventListener('abort', done, { once: true });
+      });
+    }
   }
   return counts;
 }
