@@ -10,6 +10,8 @@ import { registerKeyRoutes } from './auth/routes.js';
 import { registerJobRoutes } from './jobs/routes.js';
 import { registerNotificationRoutes } from './notifications/routes.js';
 import { registerScoringRoutes } from './scoring/routes.js';
+import { registerOutcomeRoutes } from './outcomes/routes.js';
+import { registerProofRoutes } from './proof/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
 import { isTransientConflict } from './db/errors.js';
 import type { Database } from './db/schema.js';
@@ -81,13 +83,15 @@ export function createApp(deps: AppDeps) {
   registerAccountRoutes(router);
   registerSignalRoutes(router);
   registerScoringRoutes(router);
+  registerOutcomeRoutes(router);
+  registerProofRoutes(router);
   registerInboundWebhookRoutes(router);
   registerJobRoutes(router);
   registerOutboundWebhookRoutes(router);
   registerAlertRoutes(router); // churn-risk alerts (src/alerts)
   registerFollowUpRoutes(router);
-  app.route('/', createWebApp(deps.webAssets)); // the web app for people (src/web, docs/web-app.md)
   registerNotificationRoutes(router, { baseUrl: deps.webAppUrl }); // email and chat notifications (src/notifications)
+  app.route('/', createWebApp(deps.webAssets)); // the web app for people (src/web, docs/web-app.md)
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

@@ -200,7 +200,7 @@ async function measure(
   let first: RecomputeResult | undefined;
   let firstError: string | undefined;
   try {
-    first = await recomputeAll(db, asOf);
+    first = await recomputeAll(db);
   } catch (err) {
     // At 1,000,000 accounts it throws (a spread of every band change into push()); see docs/benchmarks.md.
     firstError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -217,7 +217,7 @@ async function measure(
     started = performance.now();
     chunked = { seconds: 0, chunks: 0, changed: 0 };
     for (let i = 0; i < ids.length; i += FIRST_SCORING_CHUNK) {
-      const result = await recompute(db, { accountIds: ids.slice(i, i + FIRST_SCORING_CHUNK), asOf });
+      const result = await recompute(db, { accountIds: ids.slice(i, i + FIRST_SCORING_CHUNK) });
       chunked.chunks++;
       chunked.changed += result.changed;
     }
@@ -227,7 +227,7 @@ async function measure(
   fullBare.push(await bareGroupBy(ctx, null));
   ctx.log('recomputeAll again (nothing changed)');
   started = performance.now();
-  const second = await recomputeAll(db, asOf);
+  const second = await recomputeAll(db);
   const secondSeconds = seconds(started);
   ctx.log(`  ${secondSeconds.toFixed(1)} s, ${fmt(second.changed)} written`);
   const bareFull = fullBare.reduce((a, b) => a + b, 0) / fullBare.length;

@@ -16,7 +16,7 @@ export const MIGRATIONS = [
   '0007_alerts',
   '0008_follow_ups',
   '0009_rescore_claims',
-  '0009_rescore_claims',
+  '0010_proof_of_score',
   '0020_notifications',
   '0025_web_people',
 ] as const;

@@ -2,8 +2,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 import type { AlertTables } from '../alerts/tables.js';
 import type { FollowUpTables } from '../follow-ups/tables.js';
 import type { JobTables } from '../jobs/tables.js';
-import type { PeopleTables } from '../people/tables.js';
 import type { NotificationTables } from '../notifications/tables.js';
+import type { PeopleTables } from '../people/tables.js';
 import type { ScoringTables } from '../scoring/tables.js';
 import type { OutboundWebhookTables } from '../webhooks/outbound/tables.js';
 
@@ -91,6 +91,7 @@ export interface TicketsTable {
   subject: string | null;
   status: string;
   priority: string;
+  kind: string | null;
   opened_at: Timestamp;
   first_response_at: Timestamp | null;
   solved_at: Timestamp | null;
@@ -125,6 +126,7 @@ export interface ContractsTable {
   auto_renew: Generated<boolean>;
   status: string;
   payment_status: Generated<string>;
+  source_updated_at: Timestamp | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createDemoPeople, signInInstructions } from '../people/demo.js';
+import { settleDemo } from './settle.js';
 import type { Kysely } from 'kysely';
 import { upsertAccounts } from '../accounts/repository.js';
 import type { AccountInput, UpsertOutcome } from '../accounts/schemas.js';
@@ -511,7 +512,7 @@ export interface DemoOptions {
 export interface DemoResult {
   asOf: string;
   accounts: Record<UpsertOutcome, number>;
-  signals: Record<SignalName, Counts>;
+  signals: Record<Exclude<SignalName, 'outcomes'>, Counts>;
   /** The first few items refused (should be none: a bug in the generator). */
   errors: string[];
 }
@@ -620,7 +621,7 @@ export async function demoCommand(args: string[], withDatabase: WithDatabase): P
 
   const started = Date.now();
   const interactive = Boolean(process.stdout.isTTY);
-  const { result, team } = await withDatabase(async (db) => ({
+  const { result, team, settled } = await withDatabase(async (db) => ({
     result: await generateDemo(db, {
       accounts,
       seed,
@@ -629,6 +630,8 @@ export async function demoCommand(args: string[], withDatabase: WithDatabase): P
     }),
     // The web app's team: one person per role (src/people/demo.ts).
     team: await createDemoPeople(db),
+    // Scores, alerts and follow-ups now, not at the next runs of the jobs (src/demo/settle.ts).
+    settled: await settleDemo(db),
   }));
   if (interactive) process.stdout.write('\r'.padEnd(41) + '\r');
   const seconds = (Date.now() - started) / 1000;
@@ -638,6 +641,7 @@ export async function demoCommand(args: string[], withDatabase: WithDatabase): P
   console.log(line('tickets', result.signals.tickets));
   console.log(line('surveys', result.signals.surveys));
   console.log(line('usage events', result.signals.usage));
+  console.log(line('settled', { 'accounts scored': settled.scored, 'alerts opened': settled.alerts.opened ?? 0, 'follow-ups planned': settled.followUps.created, 'owners added to the team': settled.teamMembers }));
   console.log(`done in ${seconds.toFixed(1)} s`);
   console.log(signInInstructions(team));
   if (result.errors.length > 0) throw new Error(`the generator produced invalid items:\n  ${result.errors.join('\n  ')}`);

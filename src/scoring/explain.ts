@@ -1,14 +1,25 @@
 import { FEATURES } from './features.js';
+import { MEASURE_STATUS } from './model.js';
 import type { ScorecardDefinition } from './scorecard.js';
-import { measuresOf } from './scorecard.js';
+import { connectionOf, measuresOf } from './scorecard.js';
 
-/** The stored result of a scoring: per-measure raw values and sub-scores in scorecard order. */
+/** The stored result of a scoring: per-measure raw values, sub-scores and statuses in scorecard order. */
 export interface StoredScore {
   score: number | null;
   raw: (number | null)[];
   sub: (number | null)[];
+  /** MEASURE_STATUS per measure; empty for scores stored before statuses were kept. */
+  status?: number[];
   pulse: number | null;
 }
+
+export type MeasureState = 'ok' | 'missing' | 'no_information';
+export type MissingReason = 'not_connected' | 'stale' | 'no_value';
+const REASONS: Record<number, MissingReason> = {
+  [MEASURE_STATUS.notConnected]: 'not_connected',
+  [MEASURE_STATUS.stale]: 'stale',
+  [MEASURE_STATUS.noValue]: 'no_value',
+};
 
 export interface MeasureExplanation {
   key: string;
@@ -22,20 +33,40 @@ export interface MeasureExplanation {
   effectiveWeight: number;
   /** What it contributed to the score: subScore × effectiveWeight. */
   points: number;
-  status: 'ok' | 'missing';
+  status: MeasureState;
+  /** Why a missing measure has no value. */
+  missingReason: MissingReason | null;
   sentence: string;
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+const SOURCE_NAMES = { usage: 'usage', support: 'support tickets', nps: 'NPS answers', csat: 'CSAT answers', commercial: 'contracts' } as const;
+
 /** Per measure: raw value, sub-score, weight, points and a sentence a CSM understands. */
 export function explain(card: ScorecardDefinition, stored: StoredScore): MeasureExplanation[] {
   const measures = measuresOf(card);
-  const withData = measures.reduce((sum, m, i) => (stored.sub[i] === null || stored.sub[i] === undefined ? sum : sum + m.weight), 0);
+  const statusOf = (i: number) => stored.status?.[i] ?? (stored.sub[i] === null || stored.sub[i] === undefined ? MEASURE_STATUS.noValue : MEASURE_STATUS.ok);
+  const counts = (i: number) => statusOf(i) === MEASURE_STATUS.ok && stored.sub[i] !== null && stored.sub[i] !== undefined;
+  const withData = measures.reduce((sum, m, i) => (counts(i) ? sum + m.weight : sum), 0);
   return measures.map((m, i) => {
     const raw = stored.raw[i] ?? null;
     const sub = stored.sub[i] ?? null;
-    const share = sub === null || withData === 0 ? 0 : m.weight / withData;
+    const status = statusOf(i);
+    const share = !counts(i) || withData === 0 ? 0 : m.weight / withData;
+    const feature = FEATURES[m.feature];
+    const source = SOURCE_NAMES[feature.source];
+    const missingReason = REASONS[status] ?? null;
+    const sentence =
+      status === MEASURE_STATUS.noInformation
+        ? `${feature.describe(raw!)}; no information: every account has the same value, so it carries no weight`
+        : missingReason === 'not_connected'
+          ? `${m.label}: no ${source} received ${connectionOf(card, feature.source) === 'workspace' ? 'from any account yet' : 'for this account yet'}`
+          : missingReason === 'stale'
+            ? `${m.label}: no recent data${m.freshnessDays ? ` (data older than ${m.freshnessDays} days is ignored)` : ''}`
+            : missingReason === 'no_value'
+              ? `${m.label}: nothing to measure yet`
+              : feature.describe(raw!);
     return {
       key: m.key,
       label: m.label,
@@ -45,11 +76,9 @@ export function explain(card: ScorecardDefinition, stored: StoredScore): Measure
       weight: m.weight,
       effectiveWeight: round(share, 4),
       points: sub === null ? 0 : round(sub * share),
-      status: sub === null ? 'missing' : 'ok',
-      sentence:
-        sub === null
-          ? `${m.label}: no recent data${m.freshnessDays ? ` (data older than ${m.freshnessDays} days is ignored)` : ''}`
-          : FEATURES[m.feature].describe(raw!),
+      status: status === MEASURE_STATUS.noInformation ? 'no_information' : missingReason ? 'missing' : 'ok',
+      missingReason,
+      sentence,
     };
   });
 }

@@ -1,6 +1,6 @@
-import { FEATURES, type FeatureRow } from './features.js';
+import { FEATURES, type FeatureRow, observedColumn, workspaceColumn } from './features.js';
 import type { Mapping, OrderedMeasure, ScorecardDefinition } from './scorecard.js';
-import { measuresOf } from './scorecard.js';
+import { connectionOf, measuresOf } from './scorecard.js';
 
 /**
  * The scoring maths as pure functions: the reference the SQL in sql.ts must
@@ -47,10 +47,15 @@ export function mapRaw(raw: number, mapping: Mapping, breakpoints?: Breakpoints)
   }
 }
 
+/** Why a measure has or lacks a value, stored per measure with each score. */
+export const MEASURE_STATUS = { ok: 0, notConnected: 1, stale: 2, noValue: 3, noInformation: 4 } as const;
+export type MeasureStatus = (typeof MEASURE_STATUS)[keyof typeof MEASURE_STATUS];
+
 export interface MeasureResult {
   key: string;
   raw: number | null;
   sub: number | null;
+  status: MeasureStatus;
 }
 
 export interface ScoreResult {
@@ -61,15 +66,21 @@ export interface ScoreResult {
   measures: MeasureResult[];
 }
 
-const isFresh = (measure: OrderedMeasure, row: FeatureRow) => {
-  if (measure.freshnessDays === undefined) return true;
-  const age = row[FEATURES[measure.feature].observed];
-  return age !== null && age <= measure.freshnessDays;
+/** The age that decides whether a measure's source is connected and fresh: the account's own, or the workspace's. */
+export const sourceAgeColumn = (card: ScorecardDefinition, measure: OrderedMeasure) => {
+  const source = FEATURES[measure.feature].source;
+  return connectionOf(card, source) === 'workspace' ? workspaceColumn(source) : observedColumn(source);
 };
 
-/** Raw value of each measure for an account, with freshness applied. */
-export function measureRaws(card: ScorecardDefinition, row: FeatureRow): (number | null)[] {
-  return measuresOf(card).map((m) => (isFresh(m, row) ? row[m.feature] : null));
+/** Raw value of each measure for an account and its status: not connected, stale and no value all leave it null. */
+export function measureInputs(card: ScorecardDefinition, row: FeatureRow): { raw: number | null; status: MeasureStatus }[] {
+  return measuresOf(card).map((m) => {
+    const age = row[sourceAgeColumn(card, m)];
+    if (age === null || age === undefined) return { raw: null, status: MEASURE_STATUS.notConnected };
+    if (m.freshnessDays !== undefined && age > m.freshnessDays) return { raw: null, status: MEASURE_STATUS.stale };
+    const raw = row[m.feature];
+    return raw === null || raw === undefined ? { raw: null, status: MEASURE_STATUS.noValue } : { raw, status: MEASURE_STATUS.ok };
+  });
 }
 
 /**
@@ -94,21 +105,39 @@ export function combine(weights: number[], subs: (number | null)[]): { score: nu
   return { score: den > 0 ? clampScore(num / den) : null, coverage: total > 0 ? den / total : 0 };
 }
 
+/** A measure's weight in a run: none where its feature had the same value for every account. */
+export const effectiveWeights = (card: ScorecardDefinition, uninformative: ReadonlySet<string>) =>
+  measuresOf(card).map((m) => (uninformative.has(m.feature) ? 0 : m.weight));
+
 export function scoreAccount(
   card: ScorecardDefinition,
   row: FeatureRow,
   breakpoints: (key: string) => Breakpoints | undefined,
   pulse: number | null = null,
+  uninformative: ReadonlySet<string> = new Set(),
 ): ScoreResult {
   const measures = measuresOf(card);
-  const raws = measureRaws(card, row);
-  const subs = measures.map((m, i) => (raws[i] === null ? null : mapRaw(raws[i]!, m.mapping, breakpoints(m.key))));
-  const { score: base, coverage } = combine(
-    measures.map((m) => m.weight),
-    subs,
-  );
+  const inputs = measureInputs(card, row);
+  const subs = measures.map((m, i) => (inputs[i]!.raw === null ? null : mapRaw(inputs[i]!.raw!, m.mapping, breakpoints(m.key))));
+  const { score: base, coverage } = combine(effectiveWeights(card, uninformative), subs);
   const score = base === null ? null : pulse ? clampScore(base + pulse) : base;
-  return { base, score, coverage, measures: measures.map((m, i) => ({ key: m.key, raw: raws[i]!, sub: subs[i]! })) };
+  return {
+    base,
+    score,
+    coverage,
+    measures: measures.map((m, i) => ({
+      key: m.key,
+      raw: inputs[i]!.raw,
+      sub: subs[i]!,
+      status: inputs[i]!.status === MEASURE_STATUS.ok && uninformative.has(m.feature) ? MEASURE_STATUS.noInformation : inputs[i]!.status,
+    })),
+  };
+}
+
+/** P(churn before renewal) from a fitted scorecard's calibration; null without one. */
+export function churnProbability(card: ScorecardDefinition, score: number | null): number | null {
+  if (!card.calibration || score === null) return null;
+  return 1 / (1 + Math.exp(-(card.calibration.intercept + card.calibration.slope * score)));
 }
 
 export function plainBand(score: number, bands: ScorecardDefinition['bands']): Band {

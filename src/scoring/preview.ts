@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { loadFeatures, percentileFeatures, refreshDistributions, scoringInput, today } from './recompute.js';
+import { loadFeatures, measuredFeatures, percentileFeatures, refreshDistributions, scoringInput, uninformativeInFeatures } from './recompute.js';
 import type { ScorecardDefinition } from './scorecard.js';
 import { activeScorecards, type Scorecard } from './scorecards.js';
 import { scoringSelect } from './sql.js';
@@ -11,14 +11,15 @@ import { scoringSelect } from './sql.js';
  * as a real recompute, writes nothing, and reports the score distribution and
  * the accounts whose band would change.
  */
-export async function previewScorecard(db: Kysely<Database>, segment: string | null, definition: ScorecardDefinition) {
+export async function previewScorecard(db: Kysely<Database>, segment: string | null, definition: ScorecardDefinition, asOf?: Date) {
   return inTransaction(db, async (trx) => {
     const active = await activeScorecards(trx);
     const draft: Scorecard = { id: 0, segment, version: 0, active: false, definition, createdAt: new Date(), activatedAt: null };
     const others = [...active.filter((c) => c.segment !== segment), draft];
-    await loadFeatures(trx, null, today());
+    await loadFeatures(trx, { accountIds: null, at: asOf ?? new Date(), live: asOf === undefined });
     await refreshDistributions(trx, percentileFeatures([draft]), 'hs_distributions');
-    const select = scoringSelect(definition, scoringInput(draft, others), 'hs_distributions');
+    const uninformative = await uninformativeInFeatures(trx, measuredFeatures([draft]));
+    const select = scoringSelect(definition, scoringInput(draft, others, asOf ? 'snapshot' : 'current'), 'hs_distributions', uninformative);
     const statement = `
 with preview as materialized (${select}),
 joined as (

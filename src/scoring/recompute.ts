@@ -2,9 +2,10 @@ import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { enqueueBandChanges, evaluateRules } from '../alerts/index.js';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { FEATURE_NAMES, OBSERVED_COLUMNS, featuresSql } from './features.js';
+import { FEATURE_NAMES, OBSERVED_COLUMNS } from './features.js';
+import { featuresSql, type PartialDay } from './features-sql.js';
 import type { Band } from './model.js';
-import { measuresOf } from './scorecard.js';
+import { measuresOf, type ScorecardDefinition } from './scorecard.js';
 import { activeScorecards, ensureDefaultScorecard, type Scorecard } from './scorecards.js';
 import { scoringSelect } from './sql.js';
 
@@ -29,20 +30,86 @@ const FEATURE_COLUMNS = [...FEATURE_NAMES, ...OBSERVED_COLUMNS];
 
 export const today = () => new Date().toISOString().slice(0, 10);
 
-/** Fills temp table hs_features (dropped at commit) for all accounts (ids null) or some. */
-export async function loadFeatures(trx: Db, ids: number[] | null, asOf: string): Promise<number> {
+/** Whom to compute features for, and as of when. */
+export type FeatureTargets =
+  /** Accounts (all when null) as of one instant; `live`: T is now (or a frozen now), its day read from the rollup. */
+  | { accountIds: number[] | null; at: Date; live: boolean }
+  /** Rows of temp table hs_targets (target_id, account_id, as_of), each as of its own instant (backtests). */
+  | { table: 'hs_targets'; from: Date; to: Date; partialDay: PartialDay };
+
+/** Fills temp table hs_features (dropped at commit), one row per target, keyed by target_id (the account id for accounts). */
+export async function loadFeatures(trx: Db, targets: FeatureTargets): Promise<number> {
   await sql
     .raw(
-      `create temp table if not exists hs_features (account_id int8 primary key, segment text, ${FEATURE_COLUMNS.map((c) => `${c} float8`).join(', ')}) on commit drop`,
+      `create temp table if not exists hs_features (target_id int8 primary key, account_id int8, as_of timestamptz, segment text,
+         ${FEATURE_COLUMNS.map((c) => `${c} float8`).join(', ')}) on commit drop`,
     )
     .execute(trx);
   await sql`truncate hs_features`.execute(trx);
-  const insert = `insert into hs_features (account_id, segment, ${FEATURE_COLUMNS.join(', ')})
-    select account_id, segment, ${FEATURE_COLUMNS.join(', ')} from (${featuresSql('$1', '$2')}) features`;
-  const result = await trx.executeQuery(CompiledQuery.raw(insert, [ids, asOf]));
+  const [relation, params, partialDay] =
+    'table' in targets
+      ? ['select target_id, account_id, as_of from hs_targets', [utcDay(targets.from), targets.to.toISOString()], targets.partialDay]
+      : [
+          `select id as target_id, id as account_id, $2::timestamptz as as_of from accounts
+            where archived_at is null and ($3::int8[] is null or id = any($3::int8[]))`,
+          [utcDay(targets.at), targets.at.toISOString(), targets.accountIds],
+          (targets.live ? 'rollup' : isMidnight(targets.at) ? 'none' : 'events') as PartialDay,
+        ];
+  const insert = `insert into hs_features (target_id, account_id, as_of, segment, ${FEATURE_COLUMNS.join(', ')})
+    select target_id, account_id, as_of, segment, ${FEATURE_COLUMNS.join(', ')} from (${featuresSql(relation, '$1', '$2', partialDay)}) f`;
+  const result = await trx.executeQuery(CompiledQuery.raw(insert, params));
   await sql`analyze hs_features`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }
+
+const isMidnight = (at: Date) => at.getTime() % 86_400_000 === 0;
+export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
+
+/** Smallest population on which a feature with one value for everyone counts as carrying no information. */
+export const MIN_ACCOUNTS_FOR_INFORMATION = 20;
+
+/** Counts the distinct values of features over hs_features (all accounts) into feature_information. */
+export async function refreshInformation(trx: Db, features: string[]) {
+  for (const feature of features) {
+    if (!(FEATURE_NAMES as string[]).includes(feature)) throw new Error(`unknown feature ${feature}`);
+    await sql
+      .raw(
+        `insert into feature_information (feature, accounts, distinct_values)
+         select '${feature}', count(${feature}), count(distinct ${feature}) from hs_features
+         on conflict (feature) do update set accounts = excluded.accounts, distinct_values = excluded.distinct_values, computed_at = now()`,
+      )
+      .execute(trx);
+  }
+}
+
+/** Features with the same value for every account (of enough accounts): they get no weight. */
+export async function uninformativeFeatures(db: Db): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('feature_information')
+    .select('feature')
+    .where('accounts', '>=', MIN_ACCOUNTS_FOR_INFORMATION)
+    .where('distinct_values', '<=', 1)
+    .execute();
+  return new Set(rows.map((r) => r.feature));
+}
+
+/** Of these features, those with one value for everyone in hs_features now (previews and backtests judge their own population). */
+export async function uninformativeInFeatures(trx: Db, features: string[]): Promise<Set<string>> {
+  if (features.length === 0) return new Set();
+  for (const f of features) if (!(FEATURE_NAMES as string[]).includes(f)) throw new Error(`unknown feature ${f}`);
+  const { rows } = await sql
+    .raw<Record<string, number>>(
+      `select ${features.map((f, i) => `count(${f})::int as n${i}, count(distinct ${f})::int as d${i}`).join(', ')} from hs_features`,
+    )
+    .execute(trx);
+  const row = rows[0]!;
+  return new Set(features.filter((_, i) => row[`n${i}`]! >= MIN_ACCOUNTS_FOR_INFORMATION && row[`d${i}`]! <= 1));
+}
+
+/** Features some scorecard measures. */
+export const measuredFeatures = (cards: { definition: ScorecardDefinition }[]) => [
+  ...new Set(cards.flatMap((c) => measuresOf(c.definition).map((m) => m.feature))),
+];
 
 /** Features ranked by some active scorecard's percentile measures. */
 export const percentileFeatures = (cards: Scorecard[]) => [
@@ -97,14 +164,26 @@ function assignment(card: Scorecard, cards: Scorecard[]): string {
 }
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-/** The features of each scored account with its current band and live pulse. */
-export const scoringInput = (card: Scorecard, cards: Scorecard[]) => `(
-  select f.*, h.band as previous_band, p.adjustment as pulse_adjustment
+/**
+ * The features of each scored target with its previous band and the CSM pulse
+ * in force at its instant. The previous band (for hysteresis) is the stored
+ * current one (`current`), the newest snapshot before the instant
+ * (`snapshot`: a past score), or none (`none`: backtests use plain bands).
+ */
+export const scoringInput = (card: Scorecard, cards: Scorecard[], previous: 'current' | 'snapshot' | 'none' = 'current') => `(
+  select f.*, ${previous === 'none' ? 'null::text' : 'h.band'} as previous_band, p.adjustment as pulse_adjustment
     from hs_features f
-    left join health_scores h on h.account_id = f.account_id
+    ${
+      previous === 'current'
+        ? 'left join health_scores h on h.account_id = f.account_id'
+        : previous === 'snapshot'
+          ? `left join lateral (select band from health_snapshots s where s.account_id = f.account_id and s.taken_at < f.as_of
+                                 order by s.taken_at desc limit 1) h on true`
+          : ''
+    }
     left join lateral (
       select adjustment from health_pulses hp
-       where hp.account_id = f.account_id and hp.expires_at > now()
+       where hp.account_id = f.account_id and hp.created_at <= f.as_of and hp.expires_at > f.as_of
        order by hp.created_at desc, hp.id desc limit 1) p on true
    where ${assignment(card, cards)})`;
 
@@ -113,48 +192,48 @@ export const scoringInput = (card: Scorecard, cards: Scorecard[]) => `(
  * results: health_scores rows that changed (stamped for the sync feed), a
  * snapshot on every band change and the day's snapshot.
  */
-async function writeScores(trx: Db, card: Scorecard, cards: Scorecard[], asOf: string) {
-  const select = scoringSelect(card.definition, scoringInput(card, cards), 'feature_distributions');
+async function writeScores(trx: Db, card: Scorecard, cards: Scorecard[], at: Date, uninformative: ReadonlySet<string>) {
+  const select = scoringSelect(card.definition, scoringInput(card, cards), 'feature_distributions', uninformative);
   const statement = `
 with computed as materialized (${select}),
 clock as materialized (select healthscore_change_seq('health_scores') as seq),
 changed as (
-  insert into health_scores as h (account_id, scorecard_id, score, base_score, band, coverage, raw, sub, pulse,
+  insert into health_scores as h (account_id, scorecard_id, score, base_score, band, coverage, raw, sub, status, pulse,
                                   computed_at, updated_at, band_changed_at, change_seq)
-  select account_id, $1, score, base, band, coverage, raw, sub, pulse, now(), now(),
-         case when band is not null then now() end, (select seq from clock)
+  select account_id, $1, score, base, band, coverage, raw, sub, status, pulse, $3::timestamptz, now(),
+         case when band is not null then $3::timestamptz end, (select seq from clock)
     from computed
   on conflict (account_id) do update set
     scorecard_id = excluded.scorecard_id, score = excluded.score, base_score = excluded.base_score, band = excluded.band,
-    coverage = excluded.coverage, raw = excluded.raw, sub = excluded.sub, pulse = excluded.pulse,
-    computed_at = now(), updated_at = now(), change_seq = excluded.change_seq,
-    band_changed_at = case when h.band is distinct from excluded.band then now() else h.band_changed_at end
-  where (h.scorecard_id, h.score, h.band, h.coverage, h.raw, h.sub, h.pulse)
-        is distinct from (excluded.scorecard_id, excluded.score, excluded.band, excluded.coverage, excluded.raw, excluded.sub, excluded.pulse)
+    coverage = excluded.coverage, raw = excluded.raw, sub = excluded.sub, status = excluded.status, pulse = excluded.pulse,
+    computed_at = excluded.computed_at, updated_at = now(), change_seq = excluded.change_seq,
+    band_changed_at = case when h.band is distinct from excluded.band then excluded.computed_at else h.band_changed_at end
+  where (h.scorecard_id, h.score, h.band, h.coverage, h.raw, h.sub, h.status, h.pulse)
+        is distinct from (excluded.scorecard_id, excluded.score, excluded.band, excluded.coverage, excluded.raw, excluded.sub, excluded.status, excluded.pulse)
   returning account_id
 ),
 band_changes as (
-  insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, pulse)
-  select account_id, now(), 'band_change', $2::date, $1, score, band, previous_band, coverage, raw, sub, pulse
+  insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, status, pulse)
+  select account_id, $3::timestamptz, 'band_change', $2::date, $1, score, band, previous_band, coverage, raw, sub, status, pulse
     from computed where band is distinct from previous_band and band is not null
   returning account_id, previous_band, band, score
 ),
 daily as (
-  insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, pulse)
-  select account_id, now(), 'daily', $2::date, $1, score, band, previous_band, coverage, raw, sub, pulse
+  insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, status, pulse)
+  select account_id, $3::timestamptz, 'daily', $2::date, $1, score, band, previous_band, coverage, raw, sub, status, pulse
     from computed
   on conflict (account_id, day) where reason = 'daily' do update set
     taken_at = excluded.taken_at, scorecard_id = excluded.scorecard_id, score = excluded.score, band = excluded.band,
-    coverage = excluded.coverage, raw = excluded.raw, sub = excluded.sub, pulse = excluded.pulse
+    coverage = excluded.coverage, raw = excluded.raw, sub = excluded.sub, status = excluded.status, pulse = excluded.pulse
   where (health_snapshots.scorecard_id, health_snapshots.score, health_snapshots.band, health_snapshots.coverage,
-         health_snapshots.raw, health_snapshots.sub, health_snapshots.pulse)
-        is distinct from (excluded.scorecard_id, excluded.score, excluded.band, excluded.coverage, excluded.raw, excluded.sub, excluded.pulse)
+         health_snapshots.raw, health_snapshots.sub, health_snapshots.status, health_snapshots.pulse)
+        is distinct from (excluded.scorecard_id, excluded.score, excluded.band, excluded.coverage, excluded.raw, excluded.sub, excluded.status, excluded.pulse)
 )
 select (select count(*)::int from computed) as accounts,
        (select count(*)::int from changed) as changed,
        coalesce((select json_agg(json_build_array(account_id, previous_band, band, score)) from band_changes), '[]'::json)::text as band_changes`;
   const { rows } = await trx.executeQuery<{ accounts: number; changed: number; band_changes: string }>(
-    CompiledQuery.raw(statement, [card.id, asOf]),
+    CompiledQuery.raw(statement, [card.id, utcDay(at), at.toISOString()]),
   );
   const row = rows[0]!;
   const bandChanges = (JSON.parse(row.band_changes) as [number, Band | null, Band, number][]).map(
@@ -166,8 +245,9 @@ select (select count(*)::int from computed) as accounts,
 export interface RecomputeOptions {
   /** Some accounts (the incremental run) or all (null). */
   accountIds: number[] | null;
-  asOf?: string;
-  /** Refresh the percentile distributions first (the full run does). */
+  /** The instant scored as now (default: the clock); tests freeze it. */
+  at?: Date;
+  /** Refresh the percentile distributions and feature information first (the full run does). */
   refreshDistributions?: boolean;
 }
 
@@ -177,7 +257,7 @@ export interface RecomputeOptions {
  * the caller can raise alerts and events in the same transaction.
  */
 export async function recompute(db: Db, options: RecomputeOptions): Promise<RecomputeResult> {
-  const asOf = options.asOf ?? today();
+  const at = options.at ?? new Date();
   return inTransaction(db, async (trx) => {
     // The scoring statement's expressions are large; JIT-compiling them costs
     // minutes and cannot be cancelled, while plain execution takes seconds.
@@ -188,18 +268,24 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     if (options.accountIds === null) await sql`select set_config('enable_nestloop', 'off', true)`.execute(trx);
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
-    await loadFeatures(trx, options.accountIds, asOf);
+    const some = { accountIds: options.accountIds, at, live: true };
+    await loadFeatures(trx, some);
     const ranked = percentileFeatures(cards);
-    const known = await trx.selectFrom('feature_distributions').select('feature').distinct().execute();
-    const missing = ranked.some((f) => !known.some((k) => k.feature === f));
-    if (ranked.length && (options.refreshDistributions || missing)) {
-      if (options.accountIds !== null) await loadFeatures(trx, null, asOf);
+    const measured = measuredFeatures(cards);
+    const knownDistributions = await trx.selectFrom('feature_distributions').select('feature').distinct().execute();
+    const knownInformation = await trx.selectFrom('feature_information').select('feature').execute();
+    const missing =
+      ranked.some((f) => !knownDistributions.some((k) => k.feature === f)) || measured.some((f) => !knownInformation.some((k) => k.feature === f));
+    if (options.refreshDistributions || missing) {
+      if (options.accountIds !== null) await loadFeatures(trx, { ...some, accountIds: null });
       await refreshDistributions(trx, ranked, 'feature_distributions');
-      if (options.accountIds !== null) await loadFeatures(trx, options.accountIds, asOf);
+      await refreshInformation(trx, measured);
+      if (options.accountIds !== null) await loadFeatures(trx, some);
     }
+    const uninformative = await uninformativeFeatures(trx);
     const total: RecomputeResult = { accounts: 0, changed: 0, bandChanges: [] };
     for (const card of cards) {
-      const result = await writeScores(trx, card, cards, asOf);
+      const result = await writeScores(trx, card, cards, at, uninformative);
       total.accounts += result.accounts;
       total.changed += result.changed;
       // Not push(...): a million band changes would overflow the call stack.
@@ -250,10 +336,10 @@ export async function recomputeDirty(db: Db, limit = 10_000): Promise<RecomputeR
 }
 
 /** The nightly run: everyone, distributions refreshed, queue cleared of what this run covered. */
-export async function recomputeAll(db: Db, asOf?: string): Promise<RecomputeResult> {
+export async function recomputeAll(db: Db, at?: Date): Promise<RecomputeResult> {
   return inTransaction(db, async (trx) => {
     const started = await sql<{ now: Date }>`select now() as now`.execute(trx);
-    const result = await recompute(trx, { accountIds: null, asOf, refreshDistributions: true });
+    const result = await recompute(trx, { accountIds: null, at, refreshDistributions: true });
     await sql`delete from rescore_queue where marked_at <= ${started.rows[0]!.now}`.execute(trx);
     return result;
   });

@@ -6,7 +6,7 @@ import { encodeCursor } from '../http/cursor.js';
 import { toCsv } from '../http/csv.js';
 import { DomainError, notFound } from '../http/problem.js';
 import type { Router } from '../http/route.js';
-import { getHealth, getHealthHistory, healthFeed } from './health.js';
+import { getHealth, getHealthAsOf, getHealthHistory, healthFeed } from './health.js';
 import { previewScorecard } from './preview.js';
 import { recompute } from './recompute.js';
 import {
@@ -14,6 +14,7 @@ import {
   createScorecardSchema,
   feedQuerySchema,
   feedSchema,
+  healthQuerySchema,
   healthSchema,
   historyQuerySchema,
   historySchema,
@@ -46,11 +47,20 @@ export function registerScoringRoutes(router: Router) {
       operationId: 'getHealth',
       summary: "An account's health: score, band, coverage, trend and the explanation of every measure",
       tags: ['health'],
-      request: { params: accountParams },
+      description:
+        'With `as_of`, the score is computed (not stored) as of that past instant by the same SQL as the live score, from the signals as they stood then: windows end there, tickets and contracts are read in the state they had.',
+      request: { params: accountParams, query: healthQuerySchema },
       responses: { 200: { description: 'Health', schema: healthSchema }, 404: { description: 'No such account, or not scored yet' } },
     },
-    async (c, { params }) => {
-      const health = await getHealth(c.var.db, await accountIdOf(c, params.externalId));
+    async (c, { params, query }) => {
+      const accountId = await accountIdOf(c, params.externalId);
+      if (query.as_of) {
+        const at = new Date(query.as_of);
+        const past = await getHealthAsOf(c.var.db, accountId, at);
+        if (!past) throw new DomainError('not_found', `account ${params.externalId} had nothing to score as of ${query.as_of}`);
+        return c.json({ externalId: params.externalId, asOf: at.toISOString(), ...past });
+      }
+      const health = await getHealth(c.var.db, accountId);
       if (!health) throw new DomainError('not_found', `account ${params.externalId} has not been scored yet; scores follow its signals within seconds`);
       return c.json({ externalId: params.externalId, ...health });
     },
@@ -116,10 +126,17 @@ export function registerScoringRoutes(router: Router) {
       responses: { 200: { description: 'A page of scores (`format=csv`: the same page as CSV)', schema: feedSchema, also: { 'text/csv': z.string() } } },
     },
     async (c, { query }) => {
-      const page = await healthFeed(c.var.db, { after: query.cursor, updatedSince: query.updated_since, limit: query.limit });
+      const page = await healthFeed(c.var.db, {
+        after: query.cursor,
+        updatedSince: query.updated_since,
+        limit: query.limit,
+        band: query.band,
+        owner: query.owner,
+        segment: query.segment,
+      });
       const nextCursor = page.last ? encodeCursor(page.last) : null;
       if (query.format === 'csv') {
-        const columns = ['externalId', 'score', 'band', 'coverage', 'scorecardVersion', 'scorecardSegment', 'updatedAt'] as const;
+        const columns = ['externalId', 'name', 'owner', 'segment', 'score', 'band', 'coverage', 'churnProbability', 'scorecardVersion', 'scorecardSegment', 'updatedAt'] as const;
         return c.body(toCsv(page.items, columns), 200, {
           'content-type': 'text/csv; charset=utf-8',
           'x-next-cursor': nextCursor ?? '',

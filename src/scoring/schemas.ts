@@ -14,7 +14,12 @@ const explanationSchema = z.object({
   weight: z.number(),
   effectiveWeight: z.number(),
   points: z.number(),
-  status: z.enum(['ok', 'missing']),
+  status: z.enum(['ok', 'missing', 'no_information']).meta({
+    description: '`missing`: no value (see `missingReason`); `no_information`: every account has the same value, so it carries no weight',
+  }),
+  missingReason: z.enum(['not_connected', 'stale', 'no_value']).nullable().meta({
+    description: '`not_connected`: no data of this kind received yet; `stale`: older than the freshness limit; `no_value`: nothing to measure (e.g. no rated tickets)',
+  }),
   sentence: z.string(),
 });
 
@@ -27,6 +32,10 @@ export const healthSchema = z
     baseScore: z.number().nullable().meta({ description: 'The score before any CSM pulse' }),
     band,
     coverage: z.number().meta({ description: 'Share of the scorecard weight that had data (0–1)' }),
+    churnProbability: z.number().nullable().meta({
+      description: 'Calibrated probability of churning before renewal, from a fitted scorecard (null for scorecards not fitted to outcomes)',
+    }),
+    asOf: z.string().optional().meta({ description: 'Set when the score was computed for a past instant (`as_of`)' }),
     scorecard: z.object({ id: z.number(), version: z.number(), segment: z.string().nullable(), name: z.string() }),
     trend: z.object({ days7: z.number().nullable(), days30: z.number().nullable() }),
     pulse: z
@@ -39,6 +48,14 @@ export const healthSchema = z
     bandChangedAt: z.string().nullable(),
   })
   .meta({ id: 'Health' });
+
+export const healthQuerySchema = z.object({
+  as_of: z.iso
+    .datetime({ offset: true })
+    .refine((s) => Date.parse(s) <= Date.now() + 60_000, 'must not be in the future')
+    .optional()
+    .meta({ description: 'Compute (not store) the score as of this past instant, from the signals as they stood then' }),
+});
 
 export const historyQuerySchema = z.object({
   from: z.iso.datetime({ offset: true }).optional().meta({ description: 'Default: 90 days ago' }),
@@ -65,10 +82,17 @@ export const feedQuerySchema = z.object({
   cursor: feedCursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(500),
   format: z.enum(['json', 'csv']).default('json'),
+  band: z.enum(['green', 'yellow', 'red']).optional().meta({ description: 'Only accounts in this band' }),
+  owner: z.string().min(1).max(200).optional().meta({ description: 'Only accounts with this owner' }),
+  segment: z.string().min(1).max(100).optional().meta({ description: 'Only accounts in this segment' }),
 });
 
 export const feedItemSchema = z.object({
   externalId: z.string(),
+  name: z.string(),
+  owner: z.string().nullable(),
+  segment: z.string().nullable(),
+  churnProbability: z.number().nullable(),
   score: z.number().nullable(),
   band,
   coverage: z.number().nullable(),

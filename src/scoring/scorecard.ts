@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FEATURES, type FeatureName } from './features.js';
+import { FEATURES, type FeatureName, type Source } from './features.js';
 
 /**
  * A scorecard: groups of measures, each mapping one raw feature to a 0–100
@@ -49,6 +49,29 @@ export type Measure = z.infer<typeof measureSchema>;
 
 export const GROUPS = ['usage', 'support', 'surveys', 'commercial'] as const;
 
+/**
+ * When a source counts as connected for an account, so that an empty window
+ * is a zero rather than missing data:
+ *  - `workspace`: once anyone's data of that kind has arrived (a help desk
+ *    that is wired up and reports nothing for an account means no tickets);
+ *  - `account`: once that account's own data has arrived (no NPS answer is
+ *    not an NPS of zero).
+ * Freshness limits compare the age of the newest data in the same scope.
+ */
+export const CONNECTION_MODES = ['workspace', 'account'] as const;
+export type ConnectionMode = (typeof CONNECTION_MODES)[number];
+const mode = z.enum(CONNECTION_MODES);
+export const connectedSchema = z.object({
+  usage: mode.default('workspace'),
+  support: mode.default('workspace'),
+  nps: mode.default('account'),
+  csat: mode.default('account'),
+  commercial: mode.default('account'),
+});
+export type Connected = z.infer<typeof connectedSchema>;
+export const DEFAULT_CONNECTED: Connected = connectedSchema.parse({});
+export const connectionOf = (card: ScorecardDefinition, source: Source): ConnectionMode => (card.connected ?? DEFAULT_CONNECTED)[source];
+
 export const scorecardDefinitionSchema = z
   .object({
     name: z.string().min(1).max(200),
@@ -62,6 +85,11 @@ export const scorecardDefinitionSchema = z
         hysteresis: z.number().min(0).max(20),
       })
       .refine((b) => b.red < b.green, 'red must be below green'),
+    connected: connectedSchema.optional().meta({ description: 'When a source counts as connected (zero, not missing, for an empty window)' }),
+    /** Set by a fit: P(churn before renewal) = 1 / (1 + e^-(intercept + slope × score)). */
+    calibration: z
+      .object({ intercept: z.number().finite(), slope: z.number().finite(), horizonDays: z.number().int().positive().max(3650) })
+      .optional(),
     groups: z
       .array(
         z.object({
@@ -86,56 +114,65 @@ export type OrderedMeasure = ReturnType<typeof measuresOf>[number];
 
 const linear = (...points: [number, number][]): Mapping => ({ type: 'linear', points });
 
-/** The scorecard the service ships with; docs/scoring.md walks through it. */
+const bands = (...steps: [number, number][]): Mapping => ({ type: 'bands', bands: steps.map(([min, score]) => ({ min, score })) });
+
+/**
+ * The scorecard the service ships with, for an installation with no outcomes
+ * to learn from yet; docs/scoring.md walks through every choice. Directions
+ * are the ones that hold across industries (falling usage against the
+ * account's own baseline, friction with support, detractors, short tenure and
+ * short contracts go with churn); raw volume is left to a fit, whose
+ * direction differs between businesses.
+ */
 export const DEFAULT_SCORECARD: ScorecardDefinition = {
   name: 'Default',
-  bands: { green: 70, red: 40, hysteresis: 3 },
+  bands: { green: 70, red: 45, hysteresis: 3 },
+  connected: DEFAULT_CONNECTED,
   groups: [
     {
       key: 'usage',
       label: 'Product usage',
       measures: [
-        { key: 'adoption', label: 'Seat adoption', feature: 'adoption', weight: 15, mapping: linear([0, 0], [0.2, 30], [0.6, 80], [0.9, 100]) },
-        { key: 'usage_trend', label: 'Usage trend', feature: 'usage_trend', weight: 10, mapping: linear([-0.5, 0], [-0.1, 50], [0, 60], [0.3, 100]) },
-        { key: 'breadth', label: 'Feature breadth', feature: 'feature_breadth', weight: 5, mapping: linear([0, 0], [1, 20], [3, 60], [6, 100]) },
-        { key: 'recency', label: 'Days since last activity', feature: 'days_inactive', weight: 10, mapping: linear([0, 100], [3, 90], [14, 40], [30, 0]) },
+        { key: 'usage_change', label: 'Usage vs own baseline', feature: 'usage_change_30_90', weight: 12, mapping: linear([-0.6, 0], [-0.3, 35], [0, 70], [0.2, 100]) },
+        { key: 'active_days', label: 'Active days (30 days)', feature: 'active_days_30d', weight: 10, mapping: linear([0, 0], [4, 40], [12, 80], [20, 100]) },
+        { key: 'recency', label: 'Days since last activity', feature: 'days_inactive', weight: 8, mapping: linear([0, 100], [3, 90], [14, 40], [30, 0]) },
+        { key: 'adoption', label: 'Seat adoption', feature: 'adoption', weight: 6, mapping: linear([0, 0], [0.2, 30], [0.6, 80], [0.9, 100]) },
+        { key: 'breadth', label: 'Feature breadth', feature: 'feature_breadth', weight: 4, mapping: linear([0, 0], [1, 20], [3, 60], [6, 100]) },
       ],
     },
     {
       key: 'support',
       label: 'Support',
       measures: [
-        { key: 'open_tickets', label: 'Open tickets (by priority)', feature: 'open_ticket_weight', weight: 6, mapping: linear([0, 100], [2, 75], [6, 30], [12, 0]) },
-        { key: 'ticket_volume', label: 'Tickets per seat (90 days)', feature: 'tickets_per_seat_90d', weight: 4, mapping: { type: 'percentile', higherIsBetter: false } },
-        { key: 'oldest_urgent', label: 'Oldest open urgent/high ticket', feature: 'oldest_urgent_open_days', weight: 5, mapping: linear([0, 100], [2, 80], [7, 30], [21, 0]) },
-        { key: 'friction', label: 'Escalations, reopens and SLA breaches (90 days)', feature: 'support_friction_90d', weight: 4, mapping: linear([0, 100], [2, 70], [6, 20], [10, 0]) },
-        { key: 'ticket_satisfaction', label: 'Ticket satisfaction (90 days)', feature: 'ticket_satisfaction_90d', weight: 3, mapping: linear([0.5, 0], [0.8, 60], [0.95, 100]) },
+        { key: 'open_tickets', label: 'Open tickets (by priority)', feature: 'open_ticket_weight', weight: 4, mapping: linear([0, 100], [2, 75], [6, 30], [12, 0]) },
+        { key: 'oldest_urgent', label: 'Oldest open urgent/high ticket', feature: 'oldest_urgent_open_days', weight: 4, mapping: linear([0, 100], [2, 80], [7, 30], [21, 0]) },
+        { key: 'complaints', label: 'Complaints (90 days)', feature: 'complaints_90d', weight: 4, mapping: linear([0, 100], [1, 50], [3, 0]) },
+        { key: 'repeat_contacts', label: 'Problems not solved at the second contact', feature: 'repeat_contacts_90d', weight: 3, mapping: linear([0, 100], [1, 60], [3, 0]) },
+        { key: 'escalations', label: 'Escalations (90 days)', feature: 'escalations_90d', weight: 3, mapping: linear([0, 100], [1, 60], [3, 10]) },
+        { key: 'late_resolutions', label: 'Resolutions later than SLA (90 days)', feature: 'late_resolutions_90d', weight: 2, mapping: linear([0, 100], [2, 60], [6, 0]) },
+        { key: 'ticket_satisfaction', label: 'Ticket satisfaction (90 days)', feature: 'ticket_satisfaction_90d', weight: 2, mapping: linear([0.5, 0], [0.8, 60], [0.95, 100]) },
       ],
     },
     {
       key: 'surveys',
       label: 'Surveys',
       measures: [
-        {
-          key: 'nps',
-          label: 'Latest NPS answer',
-          feature: 'latest_nps',
-          weight: 10,
-          freshnessDays: 180,
-          mapping: { type: 'bands', bands: [{ min: 0, score: 10 }, { min: 5, score: 35 }, { min: 7, score: 65 }, { min: 9, score: 100 }] },
-        },
-        { key: 'nps_trend', label: 'NPS trend (90 days vs the 90 before)', feature: 'nps_trend', weight: 4, freshnessDays: 180, mapping: linear([-3, 0], [0, 60], [2, 100]) },
-        { key: 'csat', label: 'CSAT average (90 days)', feature: 'csat_avg_90d', weight: 6, freshnessDays: 90, mapping: linear([1, 0], [3, 40], [4, 75], [5, 100]) },
+        { key: 'nps', label: 'Latest NPS answer', feature: 'latest_nps', weight: 8, freshnessDays: 180, mapping: bands([0, 10], [5, 35], [7, 65], [9, 100]) },
+        { key: 'nps_trend', label: 'NPS trend (90 days vs the 90 before)', feature: 'nps_trend', weight: 2, freshnessDays: 180, mapping: linear([-3, 0], [0, 60], [2, 100]) },
+        { key: 'csat', label: 'CSAT average (90 days)', feature: 'csat_avg_90d', weight: 4, freshnessDays: 90, mapping: linear([1, 0], [3, 40], [4, 75], [5, 100]) },
       ],
     },
     {
       key: 'commercial',
       label: 'Commercial',
       measures: [
-        { key: 'renewal', label: 'Days to renewal', feature: 'days_to_renewal', weight: 4, mapping: linear([0, 20], [30, 40], [90, 70], [180, 100]) },
-        { key: 'auto_renew', label: 'Auto-renew', feature: 'auto_renew_off', weight: 3, mapping: { type: 'bands', bands: [{ min: 0, score: 100 }, { min: 1, score: 40 }] } },
-        { key: 'payment', label: 'Payment standing', feature: 'payment_overdue', weight: 5, mapping: { type: 'bands', bands: [{ min: 0, score: 100 }, { min: 1, score: 0 }] } },
-        { key: 'contraction', label: 'Seat or ARR change at last renewal', feature: 'contraction', weight: 5, mapping: linear([-0.5, 0], [-0.1, 50], [0, 80], [0.1, 100]) },
+        { key: 'tenure', label: 'Tenure', feature: 'tenure_months', weight: 8, mapping: linear([0, 20], [6, 45], [12, 65], [24, 85], [48, 100]) },
+        { key: 'contract_length', label: 'Contract length', feature: 'contract_months', weight: 6, mapping: linear([1, 20], [6, 50], [12, 80], [24, 100]) },
+        { key: 'payment', label: 'Payment standing', feature: 'payment_overdue', weight: 3, mapping: bands([0, 100], [1, 0]) },
+        { key: 'overdue_history', label: 'Payment-overdue history', feature: 'overdue_contracts', weight: 2, mapping: linear([0, 100], [1, 50], [3, 0]) },
+        { key: 'auto_renew', label: 'Auto-renew', feature: 'auto_renew_off', weight: 2, mapping: bands([0, 100], [1, 40]) },
+        { key: 'contraction', label: 'Seat or ARR change at last renewal', feature: 'contraction', weight: 2, mapping: linear([-0.5, 0], [-0.1, 50], [0, 80], [0.1, 100]) },
+        { key: 'downgrades', label: 'Downgrades', feature: 'downgrades', weight: 1, mapping: linear([0, 100], [1, 40], [2, 0]) },
       ],
     },
   ],

@@ -34,13 +34,18 @@ function toScorecard(row: Row): Scorecard {
   };
 }
 
-/** Installs the shipped default scorecard as version 1 when there is none. */
+/**
+ * Installs the shipped default scorecard as the active default when there is
+ * none (a fresh installation, or drafts created before any scoring). Reads
+ * before it writes: it runs with every recompute.
+ */
 export async function ensureDefaultScorecard(db: Db): Promise<void> {
-  await db
-    .insertInto('scorecards')
-    .values({ segment_key: '', version: 1, definition: jsonb(DEFAULT_SCORECARD), active: true, activated_at: sql`now()` })
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+  const active = await db.selectFrom('scorecards').select('id').where('segment_key', '=', '').where('active', '=', true).executeTakeFirst();
+  if (active) return;
+  await sql`
+    insert into scorecards (segment_key, version, definition, active, activated_at)
+    select '', coalesce(max(version), 0) + 1, ${jsonb(DEFAULT_SCORECARD)}, true, now() from scorecards where segment_key = ''
+    on conflict do nothing`.execute(db);
 }
 
 export async function activeScorecards(db: Db): Promise<Scorecard[]> {

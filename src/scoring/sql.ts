@@ -1,4 +1,4 @@
-import { FEATURES } from './features.js';
+import { MEASURE_STATUS, effectiveWeights, sourceAgeColumn } from './model.js';
 import type { Mapping, OrderedMeasure, ScorecardDefinition } from './scorecard.js';
 import { measuresOf } from './scorecard.js';
 
@@ -43,10 +43,13 @@ function mappingSql(raw: string, mapping: Mapping, breakpoints: string): string 
   }
 }
 
-const freshSql = (m: OrderedMeasure) =>
-  m.freshnessDays === undefined
-    ? `f.${m.feature}`
-    : `case when f.${FEATURES[m.feature].observed} <= ${m.freshnessDays} then f.${m.feature} end`;
+/** The measure's status (model.ts measureInputs), before "no information". */
+const statusSql = (card: ScorecardDefinition, m: OrderedMeasure) => {
+  const age = `f.${sourceAgeColumn(card, m)}`;
+  return `case when ${age} is null then ${MEASURE_STATUS.notConnected}
+    ${m.freshnessDays === undefined ? '' : `when ${age} > ${m.freshnessDays} then ${MEASURE_STATUS.stale}`}
+    when f.${m.feature} is null then ${MEASURE_STATUS.noValue} else ${MEASURE_STATUS.ok} end`;
+};
 
 export interface ScoringSql {
   /** Joins for the percentile measures' breakpoints, to add after `from <features> f`. */
@@ -60,8 +63,9 @@ export interface ScoringSql {
  * `pulse_adjustment` and previous band `previous_band` available as columns of
  * the inner relation. `distributions` names the relation with breakpoints.
  */
-export function scoringSelect(card: ScorecardDefinition, inner: string, distributions: string): string {
+export function scoringSelect(card: ScorecardDefinition, inner: string, distributions: string, uninformative: ReadonlySet<string> = new Set()): string {
   const measures = measuresOf(card);
+  const weights = effectiveWeights(card, uninformative);
   const joins = measures
     .map((m, i) =>
       m.mapping.type === 'percentile'
@@ -70,16 +74,20 @@ export function scoringSelect(card: ScorecardDefinition, inner: string, distribu
         : '',
     )
     .join('\n');
-  const raws = measures.map((m, i) => `${freshSql(m)} as r${i}`);
+  const statuses = measures.map((m) => statusSql(card, m));
+  const raws = measures.map((m, i) => `case when (${statuses[i]}) = ${MEASURE_STATUS.ok} then f.${m.feature} end as r${i}`);
+  const statusArray = `array[${measures
+    .map((m, i) => (uninformative.has(m.feature) ? `case when (${statuses[i]}) = ${MEASURE_STATUS.ok} then ${MEASURE_STATUS.noInformation} else (${statuses[i]}) end` : `(${statuses[i]})`))
+    .join(', ')}]::int2[]`;
   const bps = measures.map((m, i) => {
     if (m.mapping.type !== 'percentile') return `null::float8[] as bp${i}`;
     const column = m.mapping.higherIsBetter ? 'breakpoints' : 'negated_breakpoints';
     return `coalesce(ds${i}.${column}, dg${i}.${column}) as bp${i}`;
   });
   const subs = measures.map((m, i) => `${mappingSql(`r${i}`, m.mapping, `bp${i}`)} as s${i}`);
-  const weightSum = measures.reduce((sum, m) => sum + m.weight, 0);
-  const numerator = measures.map((m, i) => `coalesce(${num(m.weight)} * s${i}, 0)`).join(' + ');
-  const denominator = measures.map((m, i) => `case when s${i} is not null then ${num(m.weight)} else 0 end`).join(' + ');
+  const weightSum = weights.reduce((sum, w) => sum + w, 0);
+  const numerator = weights.map((w, i) => `coalesce(${num(w)} * s${i}, 0)`).join(' + ');
+  const denominator = weights.map((w, i) => `case when s${i} is not null then ${num(w)} else 0 end`).join(' + ');
   const rawArray = `array[${measures.map((_, i) => `r${i}`).join(', ')}]::float8[]`;
   const subArray = `array[${measures.map((_, i) => `s${i}`).join(', ')}]::float8[]`;
   const { green, red, hysteresis: h } = card.bands;
@@ -93,21 +101,21 @@ export function scoringSelect(card: ScorecardDefinition, inner: string, distribu
       when score < ${num(red - h)} then 'red'
       else 'yellow' end`;
   return `
-select account_id, segment, previous_band, pulse_adjustment as pulse, raw, sub, base, coverage, score, ${band} as band
+select target_id, account_id, segment, previous_band, pulse_adjustment as pulse, raw, sub, status, base, coverage, score, ${band} as band
 from (
   select *, case when base is null then null
                  when pulse_adjustment is null or pulse_adjustment = 0 then base
                  else least(100::float8, greatest(0::float8, base + pulse_adjustment)) end as score
   from (
-    select account_id, segment, previous_band, pulse_adjustment, ${rawArray} as raw, ${subArray} as sub,
+    select target_id, account_id, segment, previous_band, pulse_adjustment, ${rawArray} as raw, ${subArray} as sub, status,
            -- clamped like the model: a mean of 100s can come out a rounding error above 100
            case when (${denominator}) > 0 then least(100::float8, greatest(0::float8, (${numerator}) / (${denominator}))) end as base,
-           (${denominator}) / ${num(weightSum)} as coverage
+           ${weightSum > 0 ? `(${denominator}) / ${num(weightSum)}` : '0::float8'} as coverage
     from (
-      select account_id, segment, previous_band, pulse_adjustment, ${raws.map((_, i) => `r${i}`).join(', ')},
+      select target_id, account_id, segment, previous_band, pulse_adjustment, status, ${raws.map((_, i) => `r${i}`).join(', ')},
              ${subs.join(',\n             ')}
       from (
-        select f.account_id, f.segment, f.previous_band, f.pulse_adjustment, ${raws.join(', ')}, ${bps.join(', ')}
+        select f.target_id, f.account_id, f.segment, f.previous_band, f.pulse_adjustment, ${statusArray} as status, ${raws.join(', ')}, ${bps.join(', ')}
         from ${inner} f
         ${joins}
         offset 0

@@ -21,6 +21,7 @@ export interface ScoringTables {
     coverage: number;
     raw: (number | null)[];
     sub: (number | null)[];
+    status: Generated<number[]>;
     pulse: number | null;
     computed_at: Generated<Date>;
     updated_at: Generated<Date>;
@@ -39,6 +40,7 @@ export interface ScoringTables {
     coverage: number;
     raw: (number | null)[];
     sub: (number | null)[];
+    status: Generated<number[]>;
     pulse: number | null;
   };
   feature_distributions: {
@@ -47,6 +49,35 @@ export interface ScoringTables {
     breakpoints: number[];
     negated_breakpoints: number[];
     computed_at: Generated<Date>;
+  };
+  feature_information: {
+    feature: string;
+    accounts: number;
+    distinct_values: number;
+    computed_at: Generated<Date>;
+  };
+  outcomes: {
+    account_id: number;
+    outcome_key: string;
+    kind: string;
+    occurred_on: string;
+    contract_id: string | null;
+    arr: number | null;
+    source: string;
+    recorded_at: Generated<Date>;
+  };
+  scorecard_reports: {
+    id: Generated<number>;
+    kind: string;
+    scorecard_id: number | null;
+    definition: unknown;
+    options: unknown;
+    report: unknown;
+    created_at: Generated<Date>;
+  };
+  source_days: {
+    source: string;
+    day: string;
   };
   health_pulses: {
     account_id: number;

@@ -29,3 +29,15 @@ export async function markForRescore(db: Db, accountIds: Iterable<number>): Prom
     on conflict (account_id) do update set marked_at = excluded.marked_at
     where rescore_queue.marked_at < excluded.marked_at`.execute(db);
 }
+
+export type SourceDay = ['usage' | 'support' | 'nps' | 'csat' | 'commercial', string];
+
+/** Records that a source had data on these days (workspace-wide; see sql/0010). */
+export async function recordSourceDays(db: Db, days: SourceDay[]): Promise<void> {
+  const unique = [...new Set(days.map(([source, day]) => `${source} ${day}`))].sort();
+  if (unique.length === 0) return;
+  await sql`
+    insert into source_days (source, day)
+    select split_part(x, ' ', 1), split_part(x, ' ', 2)::date from unnest(${unique}::text[]) as x
+    on conflict do nothing`.execute(db);
+}

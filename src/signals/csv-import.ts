@@ -16,6 +16,7 @@ import {
   type UsageEvent,
   usageEventSchema,
 } from './schemas.js';
+import { type OutcomeItem, outcomeItemSchema } from '../outcomes/schemas.js';
 
 /**
  * CSV backfill through the shared intake pipeline: the file is streamed
@@ -36,6 +37,7 @@ const COLUMN_TYPES = {
     subject: 'string',
     status: 'string',
     priority: 'string',
+    kind: 'string',
     openedAt: 'string',
     firstResponseAt: 'string',
     solvedAt: 'string',
@@ -57,12 +59,15 @@ const COLUMN_TYPES = {
     autoRenew: 'boolean',
     status: 'string',
     paymentStatus: 'string',
+    updatedAt: 'string',
   },
+  outcomes: { outcomeId: 'string', account: 'string', kind: 'string', occurredOn: 'string', contractId: 'string', arr: 'number' },
 } satisfies {
   usage: Record<keyof UsageEvent, ColumnType>;
   tickets: Record<keyof Ticket, ColumnType>;
   surveys: Record<keyof SurveyResponse, ColumnType>;
   contracts: Record<keyof Contract, ColumnType>;
+  outcomes: Record<keyof OutcomeItem, ColumnType>;
 };
 
 const SHAPES = {
@@ -70,10 +75,17 @@ const SHAPES = {
   tickets: ticketSchema.shape,
   surveys: surveyResponseSchema.shape,
   contracts: contractSchema.shape,
+  outcomes: outcomeItemSchema.shape,
 } as const;
 
 /** The field holding each kind's natural id (reported in the error file). */
-export const ID_FIELDS: Record<SignalName, string> = { usage: 'eventId', tickets: 'ticketId', surveys: 'responseId', contracts: 'contractId' };
+export const ID_FIELDS: Record<SignalName, string> = {
+  usage: 'eventId',
+  tickets: 'ticketId',
+  surveys: 'responseId',
+  contracts: 'contractId',
+  outcomes: 'outcomeId',
+};
 
 /** Other header names accepted for `account` (CRM exports rarely call it that). */
 const ACCOUNT_ALIASES = ['accountid', 'accountexternalid', 'externalid'];

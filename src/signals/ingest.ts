@@ -4,7 +4,7 @@ import { isRejected, writeIsolated } from '../db/isolation.js';
 import { checkValue } from '../http/input.js';
 import type { Database } from '../db/schema.js';
 import { inRetriedTransaction } from '../db/transaction.js';
-import { markForRescore, resolveAccounts } from './accounts.js';
+import { markForRescore, recordSourceDays, resolveAccounts, type SourceDay } from './accounts.js';
 import { writeContracts } from './contracts.js';
 import {
   type Contract,
@@ -20,6 +20,8 @@ import {
 import { writeSurveyResponses } from './surveys.js';
 import { writeTickets } from './tickets.js';
 import { writeUsageEvents } from './usage.js';
+import { writeOutcomes } from '../outcomes/repository.js';
+import { type OutcomeItem, outcomeItemSchema } from '../outcomes/schemas.js';
 
 export type WriteOutcome = Exclude<ItemOutcome, 'error'>;
 
@@ -32,13 +34,18 @@ export interface SignalKind<T extends { account: string }> {
   /** The natural id; two items with the same one in a batch are refused. */
   naturalId(item: T): string;
   write: SignalWriter<T>;
+  /** The source and UTC day an item's data belongs to: says when a source was connected (sql/0010). */
+  sourceDay(item: T): SourceDay | null;
 }
 
+const utcDay = (iso: string) => new Date(iso).toISOString().slice(0, 10);
+
 export const SIGNALS = {
-  usage: { name: 'usage event', schema: usageEventSchema, naturalId: (e) => e.eventId, write: writeUsageEvents } satisfies SignalKind<UsageEvent>,
-  tickets: { name: 'ticket', schema: ticketSchema, naturalId: (t) => t.ticketId, write: writeTickets } satisfies SignalKind<Ticket>,
-  surveys: { name: 'survey response', schema: surveyResponseSchema, naturalId: (s) => s.responseId, write: writeSurveyResponses } satisfies SignalKind<SurveyResponse>,
-  contracts: { name: 'contract', schema: contractSchema, naturalId: (c) => c.contractId, write: writeContracts } satisfies SignalKind<Contract>,
+  usage: { name: 'usage event', schema: usageEventSchema, naturalId: (e) => e.eventId, write: writeUsageEvents, sourceDay: (e) => ['usage', utcDay(e.occurredAt)] } satisfies SignalKind<UsageEvent>,
+  tickets: { name: 'ticket', schema: ticketSchema, naturalId: (t) => t.ticketId, write: writeTickets, sourceDay: (t) => ['support', utcDay(t.openedAt)] } satisfies SignalKind<Ticket>,
+  surveys: { name: 'survey response', schema: surveyResponseSchema, naturalId: (s) => s.responseId, write: writeSurveyResponses, sourceDay: (s) => (s.kind === 'ces' ? null : [s.kind, utcDay(s.respondedAt)]) } satisfies SignalKind<SurveyResponse>,
+  outcomes: { name: 'outcome', schema: outcomeItemSchema, naturalId: (o) => o.outcomeId, write: writeOutcomes, sourceDay: () => null } satisfies SignalKind<OutcomeItem>,
+  contracts: { name: 'contract', schema: contractSchema, naturalId: (c) => c.contractId, write: writeContracts, sourceDay: (c) => ['commercial', c.startDate] } satisfies SignalKind<Contract>,
 };
 export type SignalName = keyof typeof SIGNALS;
 export const SIGNAL_NAMES = Object.keys(SIGNALS) as SignalName[];
@@ -131,6 +138,7 @@ export async function ingestBatch<T extends { account: string }>(
       if (outcome === 'created' || outcome === 'updated') touched.push(k.accountId);
     });
     await markForRescore(trx, touched);
+    await recordSourceDays(trx, known.filter((_, i) => outcomes[i] === 'created' || outcomes[i] === 'updated').map((k) => kind.sourceDay(k.item)).filter((d) => d !== null));
   });
 
   const summary = { created: 0, updated: 0, unchanged: 0, stale: 0, error: 0 };

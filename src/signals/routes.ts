@@ -8,6 +8,7 @@ const ROUTES: Record<SignalName, { path: string; operationId: string; summary: s
   tickets: { path: '/v1/tickets/batch', operationId: 'ingestTickets', summary: 'Create or update support tickets', idField: 'ticketId' },
   surveys: { path: '/v1/surveys/batch', operationId: 'ingestSurveys', summary: 'Record survey responses (NPS, CSAT, CES)', idField: 'responseId' },
   contracts: { path: '/v1/contracts/batch', operationId: 'ingestContracts', summary: 'Create or update contracts and renewals', idField: 'contractId' },
+  outcomes: { path: '/v1/outcomes/batch', operationId: 'importOutcomes', summary: 'Import renewal outcomes (renewed, churned, cancelled, downgraded)', idField: 'outcomeId' },
 };
 
 export function registerSignalRoutes(router: Router) {

@@ -28,6 +28,7 @@ export const ticketSchema = z.object({
   subject: text(500).nullish(),
   status: z.enum(TICKET_STATUSES),
   priority: z.enum(TICKET_PRIORITIES),
+  kind: text(50).min(1).nullish().meta({ description: "The help desk's ticket type; `complaint` counts as a complaint", example: 'complaint' }),
   openedAt: instant,
   firstResponseAt: instant.nullish(),
   solvedAt: instant.nullish(),
@@ -73,6 +74,10 @@ export const contractSchema = z
     autoRenew: z.boolean().default(false),
     status: z.enum(CONTRACT_STATUSES),
     paymentStatus: z.enum(['current', 'overdue']).default('current'),
+    updatedAt: instant
+      .refine(notInFuture, 'is more than a day in the future')
+      .nullish()
+      .meta({ description: 'When the contract last changed at the source: dates its history and renewal outcome (default: when received)' }),
   })
   .refine((c) => c.endDate >= c.startDate, { path: ['endDate'], message: 'must not be before startDate' });
 export type Contract = z.infer<typeof contractSchema>;

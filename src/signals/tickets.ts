@@ -12,20 +12,20 @@ import type { Ticket } from './schemas.js';
 export const writeTickets: SignalWriter<Ticket> = async (db: Kysely<Database>, rows) => {
   const col = <T>(pick: (t: Ticket) => T) => rows.map((r) => pick(r.item));
   const { rows: written } = await sql<{ account_id: number; ticket_id: string; inserted: boolean }>`
-    insert into tickets (account_id, ticket_id, subject, status, priority, opened_at, first_response_at, solved_at,
+    insert into tickets (account_id, ticket_id, subject, status, priority, kind, opened_at, first_response_at, solved_at,
                          reopen_count, escalated, sla_breached, satisfaction, source_updated_at)
-    select account_id, ticket_id, subject, status, priority, opened_at::timestamptz, first_response_at::timestamptz,
+    select account_id, ticket_id, subject, status, priority, kind, opened_at::timestamptz, first_response_at::timestamptz,
            solved_at::timestamptz, reopen_count, escalated, sla_breached, satisfaction, source_updated_at::timestamptz
       from unnest(
         ${rows.map((r) => r.accountId)}::int8[], ${col((t) => t.ticketId)}::text[], ${col((t) => t.subject ?? null)}::text[],
-        ${col((t) => t.status)}::text[], ${col((t) => t.priority)}::text[], ${col((t) => t.openedAt)}::text[],
+        ${col((t) => t.status)}::text[], ${col((t) => t.priority)}::text[], ${col((t) => t.kind ?? null)}::text[], ${col((t) => t.openedAt)}::text[],
         ${col((t) => t.firstResponseAt ?? null)}::text[], ${col((t) => t.solvedAt ?? null)}::text[],
         ${col((t) => t.reopenCount)}::int4[], ${boolArray(col((t) => t.escalated))}::text[]::bool[], ${boolArray(col((t) => t.slaBreached))}::text[]::bool[],
         ${col((t) => t.satisfaction ?? null)}::text[], ${col((t) => t.updatedAt)}::text[]
-      ) as t (account_id, ticket_id, subject, status, priority, opened_at, first_response_at, solved_at,
+      ) as t (account_id, ticket_id, subject, status, priority, kind, opened_at, first_response_at, solved_at,
               reopen_count, escalated, sla_breached, satisfaction, source_updated_at)
     on conflict (account_id, ticket_id) do update set
-      subject = excluded.subject, status = excluded.status, priority = excluded.priority,
+      subject = excluded.subject, status = excluded.status, priority = excluded.priority, kind = excluded.kind,
       opened_at = excluded.opened_at, first_response_at = excluded.first_response_at, solved_at = excluded.solved_at,
       reopen_count = excluded.reopen_count, escalated = excluded.escalated, sla_breached = excluded.sla_breached,
       satisfaction = excluded.satisfaction, source_updated_at = excluded.source_updated_at, updated_at = now()

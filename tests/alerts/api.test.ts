@@ -262,6 +262,9 @@ describe('the recompute hook', () => {
       },
     });
     await s.call('POST', '/v1/surveys/batch', { body: { items: [{ responseId: 'n-2', account: 'struggling', kind: 'nps', score: 2, respondedAt: ago(5) }] } });
+    // It stopped using the product a month ago.
+    const usage = Array.from({ length: 30 }, (_, i) => ({ eventId: `s-u${i}`, account: 'struggling', occurredAt: ago(31 + i), metric: 'report.viewed', userId: 'u1' }));
+    await s.call('POST', '/v1/usage/batch', { body: { items: usage } });
     await s.call('POST', '/v1/contracts/batch', {
       body: {
         items: [

@@ -53,7 +53,7 @@ describe('each rule type fires and clears', () => {
     await evaluateRules(t.db, [id]);
     const alert = await only(id, 'score_drop');
     expect(alert.metrics).toMatchObject({ score: 62, peakScore: 82, drop: 20, days: 7 });
-    expect((alert.reasons as string[])[0]).toBe('score dropped 20 points in 7 days (82 \u2192 62): Latest NPS answer \u221225, Open tickets (by priority) \u221213');
+    expect((alert.reasons as string[])[0]).toBe('score dropped 20 points in 7 days (82 \u2192 62): Latest NPS answer \u221234, Open tickets (by priority) \u221215');
 
     await setScore(t.db, id, 75, 'green', HEALTHY);
     await evaluateRules(t.db, [id]);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { FEATURE_NAMES, type FeatureRow, OBSERVED_COLUMNS } from '../../src/scoring/features.js';
 import type { Breakpoints } from '../../src/scoring/model.js';
-import type { Mapping, ScorecardDefinition } from '../../src/scoring/scorecard.js';
+import { CONNECTION_MODES, type Mapping, type ScorecardDefinition } from '../../src/scoring/scorecard.js';
 
 /**
  * Values with a few decimals, like the features SQL computes and scorecards
@@ -48,10 +48,18 @@ export const scorecard: fc.Arbitrary<ScorecardDefinition> = fc
     red: fc.integer({ min: 5, max: 50 }),
     gap: fc.integer({ min: 5, max: 45 }),
     hysteresis: fc.integer({ min: 0, max: 10 }),
+    connected: fc.record({
+      usage: fc.constantFrom(...CONNECTION_MODES),
+      support: fc.constantFrom(...CONNECTION_MODES),
+      nps: fc.constantFrom(...CONNECTION_MODES),
+      csat: fc.constantFrom(...CONNECTION_MODES),
+      commercial: fc.constantFrom(...CONNECTION_MODES),
+    }),
   })
-  .map(({ measures, red, gap, hysteresis }) => ({
+  .map(({ measures, red, gap, hysteresis, connected }) => ({
     name: 'random',
     bands: { red, green: red + gap, hysteresis },
+    connected,
     groups: [
       {
         key: 'usage' as const,

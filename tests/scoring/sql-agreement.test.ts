@@ -35,12 +35,14 @@ describe('SQL and the TypeScript reference agree', () => {
           }),
           { minLength: 5, maxLength: 25 },
         ),
+        uninformative: fc.uniqueArray(fc.constantFrom(...FEATURE_NAMES), { maxLength: 4 }),
         distributions: fc.array(fc.option(breakpoints, { nil: null, freq: 4 }), { minLength: FEATURE_NAMES.length * SEGMENTS.length, maxLength: FEATURE_NAMES.length * SEGMENTS.length }),
       }),
       { numRuns: 40, seed: 20261123 },
     );
     let compared = 0;
-    for (const { card, rows, distributions } of cases) {
+    for (const { card, rows, distributions, uninformative: dull } of cases) {
+      const uninformative = new Set<string>(dull);
       const dist = new Map<string, Breakpoints>();
       FEATURE_NAMES.forEach((f, i) =>
         SEGMENTS.forEach((seg, j) => {
@@ -50,14 +52,14 @@ describe('SQL and the TypeScript reference agree', () => {
       );
       const fromSql = await t.db.transaction().execute(async (trx) => {
         await sql
-          .raw(`create temp table agree_features (account_id int8, segment text, previous_band text, pulse_adjustment float8, ${COLUMNS.map((c) => `${c} float8`).join(', ')}) on commit drop`)
+          .raw(`create temp table agree_features (target_id int8, account_id int8, as_of timestamptz, segment text, previous_band text, pulse_adjustment float8, ${COLUMNS.map((c) => `${c} float8`).join(', ')}) on commit drop`)
           .execute(trx);
         await sql`create temp table agree_dist (feature text, segment_key text, breakpoints float8[], negated_breakpoints float8[]) on commit drop`.execute(trx);
         for (const [i, r] of rows.entries()) {
           const values = COLUMNS.map((c) => (r.features as Record<string, number | null>)[c] ?? null);
           await trx.executeQuery(
             CompiledQuery.raw(
-              `insert into agree_features values ($1, $2, $3, $4, ${COLUMNS.map((_, k) => `$${k + 5}::float8`).join(', ')})`,
+              `insert into agree_features values ($1, $1, now(), $2, $3, $4, ${COLUMNS.map((_, k) => `$${k + 5}::float8`).join(', ')})`,
               [i, r.features.segment, r.previous, r.pulse, ...values],
             ),
           );
@@ -67,8 +69,8 @@ describe('SQL and the TypeScript reference agree', () => {
           await sql`insert into agree_dist values (${feature}, ${segment}, ${bp.up}::float8[], ${bp.down}::float8[])`.execute(trx);
         }
         const { rows: out } = await sql
-          .raw<{ account_id: number; sub: (number | null)[]; score: number | null; coverage: number; band: Band | null }>(
-            `select account_id, sub, score, coverage, band from (${scoringSelect(card, 'agree_features', 'agree_dist')}) s order by account_id`,
+          .raw<{ account_id: number; sub: (number | null)[]; status: number[]; score: number | null; coverage: number; band: Band | null }>(
+            `select account_id, sub, status, score, coverage, band from (${scoringSelect(card, 'agree_features', 'agree_dist', uninformative)}) s order by account_id`,
           )
           .execute(trx);
         return out;
@@ -80,12 +82,13 @@ describe('SQL and the TypeScript reference agree', () => {
           const feature = measuresOf(card).find((m) => m.key === key)!.feature;
           return dist.get(`${feature}/${segmentKey}`) ?? dist.get(`${feature}/*`);
         };
-        const expected = scoreAccount(card, r.features as FeatureRow, lookup, r.pulse);
+        const expected = scoreAccount(card, r.features as FeatureRow, lookup, r.pulse, uninformative);
         const got = fromSql[i]!;
         expect(got.sub.length).toBe(expected.measures.length);
         expected.measures.forEach((m, k) => {
           if (m.sub === null) expect(got.sub[k]).toBeNull();
           else expect(got.sub[k]).toBe(m.sub);
+          expect(got.status[k]).toBe(m.status);
         });
         expect(got.score).toBe(expected.score);
         expect(got.coverage).toBe(expected.coverage);

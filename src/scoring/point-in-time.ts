@@ -1,0 +1,45 @@
+import { CompiledQuery, type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import { loadFeatures, scoringInput, uninformativeFeatures } from './recompute.js';
+import { activeScorecards, ensureDefaultScorecard } from './scorecards.js';
+import { scoringSelect } from './sql.js';
+
+type Db = Kysely<Database>;
+
+export interface PastScore {
+  scorecard_id: number;
+  score: number | null;
+  base_score: number | null;
+  band: string | null;
+  coverage: number;
+  raw: (number | null)[];
+  sub: (number | null)[];
+  status: number[];
+  pulse: number | null;
+}
+
+/**
+ * One account's score as of a past instant, computed by the live scoring SQL
+ * over the signals as they stood then (nothing dated later counts), with the
+ * scorecards active now and the band it had before (hysteresis). Writes
+ * nothing; undefined when the account is unknown or archived.
+ */
+export async function scoreAsOf(db: Db, accountId: number, at: Date): Promise<PastScore | undefined> {
+  return inTransaction(db, async (trx) => {
+    await sql`select set_config('jit', 'off', true)`.execute(trx);
+    await ensureDefaultScorecard(trx);
+    const cards = await activeScorecards(trx);
+    if ((await loadFeatures(trx, { accountIds: [accountId], at, live: false })) === 0) return undefined;
+    const uninformative = await uninformativeFeatures(trx);
+    for (const card of cards) {
+      const select = scoringSelect(card.definition, scoringInput(card, cards, 'snapshot'), 'feature_distributions', uninformative);
+      const { rows } = await trx.executeQuery<Omit<PastScore, 'scorecard_id' | 'base_score'> & { base: number | null }>(
+        CompiledQuery.raw(`select score, base, band, coverage, raw, sub, status, pulse from (${select}) s`, []),
+      );
+      const row = rows[0];
+      if (row) return { scorecard_id: card.id, base_score: row.base, ...row };
+    }
+    return undefined;
+  });
+}
