@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { deliveryOptionsFromConfig } from '../webhooks/outbound/node-destinations.js';
+import { notificationDeliveryFromConfig } from '../notifications/mailer.js';
 import { configureJobs, jobSettingsFromConfig } from './environment.js';
 import { defaultReplica, JobScheduler } from './scheduler.js';
 import type { JobDefinition, JobSettings } from './types.js';
@@ -14,7 +15,12 @@ type SettingsConfig = Pick<
 >;
 
 /** The same delivery settings as the worker of src/node.ts: the deliver-webhooks job honours WEBHOOK_* too. */
-export const settingsFromConfig = (config: SettingsConfig): JobSettings => jobSettingsFromConfig(config, deliveryOptionsFromConfig(config));
+export const settingsFromConfig = (config: SettingsConfig & Partial<Pick<Config, 'SMTP_URL' | 'SMTP_FROM' | 'WEB_APP_URL'>>): JobSettings =>
+  jobSettingsFromConfig(config, {
+    ...deliveryOptionsFromConfig(config),
+    // Email and links for notifications the deliver-webhooks job sends (OUTBOX_WORKER_ENABLED=false).
+    notifications: notificationDeliveryFromConfig({ SMTP_URL: config.SMTP_URL, SMTP_FROM: config.SMTP_FROM ?? 'healthscore <healthscore@localhost>', WEB_APP_URL: config.WEB_APP_URL }),
+  });
 
 /** The registry plus the extra (test/diagnostic) jobs JOBS_EXTRA names; an unknown name is an error. */
 export function scheduledJobs(extra: readonly string[]): JobDefinition[] {
