@@ -237,7 +237,8 @@ describe.skipIf(!haveChromium)('the web app in Chromium', () => {
       .values({ account_id: fixture.account.id, adjustment: 30, reason: 'Live update check', author: 'test', expires_at: new Date(Date.now() + 86400e3) })
       .execute();
     await recompute(server.db, { accountIds: [fixture.account.id] });
-    await page.waitForFunction(`document.querySelector('[data-testid="score"]')?.textContent !== ${JSON.stringify(before)}`, undefined, { timeout: 20_000 });
+    // (waitForFunction would evaluate text in the page, which its Content-Security-Policy forbids)
+    await expect.poll(() => page.locator('[data-testid="score"]').textContent(), { timeout: 20_000, interval: 100 }).not.toBe(before);
     expect(await page.evaluate('window.marker')).toBe(42);
     await expect(page.locator('#score-panel').textContent()).resolves.toContain('Live update check');
     await context.close();

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { sql } from 'kysely';
 import { createApp } from '../../src/app.js';
 import { evaluateRules } from '../../src/alerts/index.js';
+import { jsonb } from '../../src/db/params.js';
 import type { Database } from '../../src/db/schema.js';
 import { generateDemo } from '../../src/demo/generate.js';
 import type { Logger } from '../../src/logger.js';
@@ -122,9 +122,9 @@ export async function makeAlert(db: Kysely<Database>, accountId: number, reason 
       severity: 'critical',
       assignee: emailOf('retention'),
       assigned_via: 'manual',
-      reasons: sql`${JSON.stringify([reason])}::jsonb`,
-      metrics: sql`'{}'::jsonb`,
-      signature: sql`'{}'::jsonb`,
+      reasons: jsonb([reason]),
+      metrics: jsonb({}),
+      signature: jsonb({}),
     })
     .returning('id')
     .executeTakeFirstOrThrow();

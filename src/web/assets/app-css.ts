@@ -36,7 +36,7 @@ th, td { text-align:left; padding:.35rem .5rem; border-bottom:1px solid var(--li
 .nowrap, td.num { white-space:nowrap; }
 td.small { font-size:.8rem; color:var(--muted); }
 td .mono.muted, td .muted.mono { font-size:.75rem; }
-th { font-size:.85rem; color:var(--muted); font-weight:600; white-space:nowrap; }
+th { font-size:.8rem; color:var(--muted); font-weight:600; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .band { white-space:nowrap; display:inline-block; padding:0 .5rem; border-radius:999px; font-size:.85rem; font-weight:600; }
 .band.green { color:var(--green); background:var(--green-bg); }

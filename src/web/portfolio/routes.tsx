@@ -131,7 +131,7 @@ export function registerPortfolioPages(web: Hono<WebEnv>) {
               <tr>
                 <th scope="col">{t('col.account')}</th>
                 <th scope="col">{t('col.segment')}</th>
-                <th scope="col">{t('col.owner')}</th>
+                {filter.owner ? null : <th scope="col">{t('col.owner')}</th>}
                 <th scope="col" class="num">{t('col.arr')}</th>
                 <th scope="col" class="num">{t('col.score')}</th>
                 <th scope="col">{t('col.band')}</th>
@@ -147,7 +147,7 @@ export function registerPortfolioPages(web: Hono<WebEnv>) {
             <tbody>
               {page.items.length === 0 ? (
                 <tr>
-                  <td colspan={13} class="muted">
+                  <td colspan={filter.owner ? 12 : 13} class="muted">
                     {t('portfolio.empty')}
                   </td>
                 </tr>
@@ -159,7 +159,7 @@ export function registerPortfolioPages(web: Hono<WebEnv>) {
                     <div class="muted mono">{r.external_id}</div>
                   </td>
                   <td>{r.segment ?? '—'}</td>
-                  <td class="small">{r.owner ?? '—'}</td>
+                  {filter.owner ? null : <td class="small">{r.owner ?? '—'}</td>}
                   <td class="num">{tr.money(r.arr, r.currency)}</td>
                   <td class="num">{tr.num(r.score)}</td>
                   <td>
