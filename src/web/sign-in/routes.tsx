@@ -6,6 +6,7 @@ import {
   createSession,
   deleteSession,
   findPersonByEmail,
+  pruneSessions,
   recordSignInFailure,
   SESSION_MAX_MS,
   signInBlockedFor,
@@ -82,6 +83,8 @@ export function registerSignInRoutes(web: Hono<WebEnv>) {
       return c.html(<SignInPage c={c} email={email} next={next} error={t('signIn.failed')} />, 401);
     }
     await clearSignInFailures(c.var.db, email);
+    // Housekeeping rides on sign-ins: expired sessions and day-old failures go.
+    await pruneSessions(c.var.db);
     // A new session id on every sign-in (never one the browser brought: no fixation); the old one ends.
     if (c.var.web.sessionIdHash) await deleteSession(c.var.db, c.var.web.sessionIdHash);
     const session = await createSession(c.var.db, person.id);
