@@ -16,7 +16,7 @@ export interface MailerSettings {
 
 /** The SMTP reply code of a nodemailer error, and a log line without credentials. */
 function describe(err: unknown, smtpUrl: string): MailResult {
-  const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
+  const e = err as { responseCode?: number; response?: string; code?: string; message?: string; command?: string };
   let text = e.response ?? (e.code ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err)));
   try {
     const u = new URL(smtpUrl);
@@ -24,7 +24,10 @@ function describe(err: unknown, smtpUrl: string): MailResult {
   } catch {
     // not a URL: nothing to mask
   }
-  return { ok: false, code: typeof e.responseCode === 'number' ? e.responseCode : null, error: `smtp: ${text.slice(0, 400)}` };
+  const code = typeof e.responseCode === 'number' ? e.responseCode : null;
+  // Mailbox unavailable, user not local, mailbox name not allowed: the address itself is refused.
+  const permanent = code !== null && [550, 551, 553].includes(code) && /RCPT/i.test(e.command ?? '');
+  return { ok: false, code, error: `smtp: ${text.slice(0, 400)}`, ...(permanent ? { permanent } : {}) };
 }
 
 export function createMailer(settings: MailerSettings): (mail: OutgoingMail) => Promise<MailResult> {

@@ -2,6 +2,9 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { normaliseEmail } from '../follow-ups/team.js';
 import { DEFAULT_EVENTS, type Language, type PersonalEvent } from './model.js';
+import { inTransaction } from '../db/transaction.js';
+import { announceDeliveries } from '../webhooks/outbound/signal.js';
+import { emailSubscriptions } from './outbox.js';
 import { zoneOr } from './time.js';
 
 type Db = Kysely<Database>;
@@ -29,6 +32,8 @@ export interface Preferences {
   digestDays: number[];
   /** False while the person has never saved preferences: all of this is the defaults. */
   saved: boolean;
+  /** Their email address as a channel: disabled after the mail server refused it permanently (or by hand). */
+  emailStatus: { active: boolean; disabledReason: string | null };
   updatedAt: Date | null;
 }
 
@@ -57,6 +62,8 @@ interface Row {
   digest_days: number[] | null;
   saved: boolean;
   updated_at: Date | null;
+  email_active: boolean | null;
+  email_disabled_reason: string | null;
 }
 
 function toPreferences(row: Row): Preferences {
@@ -76,6 +83,7 @@ function toPreferences(row: Row): Preferences {
     digestMinute: row.digest_minute ?? DEFAULT_DIGEST_MINUTE,
     digestDays: [...(row.digest_days ?? row.working_days)].sort((a, b) => a - b),
     saved: row.saved,
+    emailStatus: { active: row.email_active ?? true, disabledReason: row.email_disabled_reason },
     updatedAt: row.updated_at,
   };
 }
@@ -87,9 +95,11 @@ export async function loadPreferences(db: Db, emails?: readonly string[]): Promi
   const { rows } = await sql<Row>`
     select m.email, m.name, m.timezone as member_timezone, m.working_days,
            p.events, p.channel_id, p.language, p.timezone, p.quiet_start, p.quiet_end, p.digest_minute, p.digest_days,
-           (p.member_email is not null) as saved, p.updated_at
+           (p.member_email is not null) as saved, p.updated_at,
+           s.active as email_active, s.disabled_reason as email_disabled_reason
       from team_members m
       left join notification_preferences p on p.member_email = m.email
+      left join webhook_subscriptions s on s.format = 'email' and s.url = 'mailto:' || m.email
       ${filter}
      order by m.email`.execute(db);
   return new Map(rows.map((r) => [r.email, toPreferences(r)]));
@@ -131,6 +141,31 @@ export async function savePreferences(db: Db, email: string, input: PreferencesI
     .onConflict((oc) => oc.column('member_email').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
     .execute();
   return (await findPreferences(db, current.email))!;
+}
+
+/**
+ * Re-enables a person's email (after the mail server refused the address,
+ * or a pause by hand), sending what it held; or pauses it.
+ */
+export async function setEmailActive(db: Db, email: string, active: boolean): Promise<void> {
+  const address = normaliseEmail(email);
+  await inTransaction(db, async (trx) => {
+    // Pausing an address never written to yet: its subscription first.
+    if (!active) await emailSubscriptions(trx, [address]);
+    const row = await trx
+      .updateTable('webhook_subscriptions')
+      .set(
+        active
+          ? { active: true, disabled_reason: null, disabled_at: null, failing_since: null, updated_at: sql<Date>`now()` }
+          : { active: false, disabled_reason: 'deactivated through the API', disabled_at: sql<Date>`now()`, updated_at: sql<Date>`now()` },
+      )
+      .where('format', '=', 'email')
+      .where('url', '=', `mailto:${address}`)
+      .where('active', '=', !active)
+      .returning('id')
+      .executeTakeFirst();
+    if (row && active) await announceDeliveries(trx);
+  });
 }
 
 /** Back to the defaults. */

@@ -7,7 +7,7 @@ import { listDeliveries, replayDelivery } from '../webhooks/outbound/repository.
 import { createChannel, createRoute, deleteChannel, deleteRoute, findChannel, listChannels, listRoutes, sendChannelTest, updateChannel } from './channels.js';
 import { buildDigest } from './digest.js';
 import { emailSubscriptions } from './outbox.js';
-import { findPreferences, loadPreferences, resetPreferences, savePreferences } from './preferences.js';
+import { findPreferences, loadPreferences, resetPreferences, savePreferences, setEmailActive } from './preferences.js';
 import {
   channelCreateSchema,
   channelJson,
@@ -117,6 +117,12 @@ export function registerNotificationRoutes(router: Router, options: { baseUrl?: 
       responses: { 200: { description: 'Preferences', schema: preferencesSchema }, 404: { description: 'Not a team member' } },
     },
     async (c, { params, body }) => {
+      const { emailActive, ...rest } = body;
+      if (emailActive !== undefined) {
+        if (!(await findPreferences(c.var.db, params.email))) throw notFound(`team member ${params.email}`);
+        await setEmailActive(c.var.db, params.email, emailActive);
+        if (Object.values(rest).every((v) => v === undefined)) return c.json(preferencesJson((await findPreferences(c.var.db, params.email))!));
+      }
       const result = await savePreferences(c.var.db, params.email, {
         events: body.events,
         channelId: body.channelId,

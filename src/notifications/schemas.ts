@@ -42,6 +42,10 @@ export const preferencesBodySchema = z
       .nullable()
       .optional()
       .meta({ description: "ISO weekdays (1 = Monday); null: the member's working days" }),
+    emailActive: z
+      .boolean()
+      .optional()
+      .meta({ description: '`true` re-enables email to this person after the mail server refused the address; `false` pauses it' }),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'send at least one field to change');
 
@@ -57,6 +61,9 @@ export const preferencesSchema = z
     digestTime: z.string(),
     digestDays: z.array(z.number()),
     saved: z.boolean().meta({ description: 'false: never saved, all defaults' }),
+    emailStatus: z
+      .object({ active: z.boolean(), disabledReason: z.string().nullable() })
+      .meta({ description: 'Email to this person: disabled when the mail server refused the address permanently' }),
     updatedAt: z.iso.datetime().nullable(),
   })
   .meta({ id: 'NotificationPreferences' });
@@ -72,6 +79,7 @@ export const preferencesJson = (p: import('./preferences.js').Preferences) => ({
   digestTime: clockText(p.digestMinute),
   digestDays: p.digestDays,
   saved: p.saved,
+  emailStatus: p.emailStatus,
   updatedAt: p.updatedAt?.toISOString() ?? null,
 });
 

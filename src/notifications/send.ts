@@ -29,6 +29,8 @@ export interface MailResult {
   /** The SMTP reply code (250, 550…), when there was one. */
   code: number | null;
   error: string | null;
+  /** The server refused the recipient for good (550, 551, 553 to RCPT TO): the address's email is disabled. */
+  permanent?: boolean;
 }
 
 export const DEFAULT_BASE_URL = 'http://localhost:8787';

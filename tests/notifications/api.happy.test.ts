@@ -40,6 +40,7 @@ describe('notifications API', () => {
       digestTime: '08:00',
       digestDays: [1, 2, 3, 4, 5],
       saved: false,
+      emailStatus: { active: true, disabledReason: null },
       updatedAt: null,
     });
     const saved = await json(

@@ -134,3 +134,54 @@ describe('email', () => {
     expect(mail.text).toContain('visit: QBR visit');
   }, 30_000);
 });
+
+describe('email to an address the mail server refuses', () => {
+  it('is disabled on a permanent refusal (550), queues nothing more, and is re-enabled through the API', async () => {
+    const { startTestServer } = await import('../support/server.js');
+    const s = await startTestServer();
+    const w = new OutboxWorker({
+      db: s.db,
+      listen: s.database.listen,
+      logger: createLogger('silent'),
+      pollIntervalMs: 50,
+      retryScheduleMs: [50, 50, 50],
+      jitter: 0,
+      notifications: { baseUrl: 'https://cs.example.com', sendMail: createMailer({ smtpUrl: smtp.url, from: 'healthscore <noreply@example.com>' }) },
+    }).start();
+    try {
+      await member(s.db, 'left@example.com');
+      await savePreferences(s.db, 'left@example.com', noQuiet);
+      let refusing = true;
+      smtp.reject = (to) => (to === 'left@example.com' && refusing ? { code: 550, message: 'mailbox unavailable' } : undefined);
+      const a = await account(s.db, { externalId: 'left-1' });
+      const due = (n: number) => ({
+        type: 'follow_up.due' as const,
+        accountId: a,
+        payload: { followUpId: n, account: { externalId: 'left-1', name: 'left-1' }, kind: 'call', title: `Call ${n}`, assignee: 'left@example.com', dueAt: new Date().toISOString() },
+      });
+      await enqueueEvent(s.db, due(1));
+      const prefs = async () => (await (await s.call('GET', '/v1/notifications/people/left@example.com')).json()) as { emailStatus: { active: boolean; disabledReason: string | null } };
+      await until(async () => (await prefs()).emailStatus.active === false, 10_000, 'email disabled');
+      expect((await prefs()).emailStatus).toEqual({ active: false, disabledReason: 'the mail server refused the address permanently (550)' });
+      const sub = await s.db.selectFrom('webhook_subscriptions').select('id').where('url', '=', 'mailto:left@example.com').executeTakeFirstOrThrow();
+      const [first] = await deliveriesOf(s.db, sub.id);
+      expect(first).toMatchObject({ status: 'failed', attempt: 1, last_status_code: 550 });
+      // Disabled: a new event queues nothing for this address.
+      await enqueueEvent(s.db, due(2));
+      expect(await deliveriesOf(s.db, sub.id)).toHaveLength(1);
+
+      refusing = false;
+      const res = await s.call('PATCH', '/v1/notifications/people/left@example.com', { body: { emailActive: true } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { emailStatus: unknown }).emailStatus).toEqual({ active: true, disabledReason: null });
+      const replay = await s.call('POST', `/v1/notifications/deliveries/${first!.id}/replay`);
+      expect(replay.status).toBe(202);
+      await until(() => smtp.to('left@example.com').length === 1, 10_000, 'the replayed email');
+      expect(smtp.to('left@example.com')[0]!.parsed.subject).toBe('Follow-up due: Call 1 (left-1)');
+    } finally {
+      smtp.reject = () => undefined;
+      await w.stop();
+      await s.close();
+    }
+  }, 60_000);
+});

@@ -100,7 +100,13 @@ export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions)
     const started = performance.now();
     if (!options.notifications?.sendMail) return { ok: false, statusCode: null, durationMs: 0, error: 'email is not configured here: set SMTP_URL' };
     const sent = await options.notifications.sendMail(notification.mail);
-    return { ok: sent.ok, statusCode: sent.code, durationMs: performance.now() - started, error: sent.ok ? null : sent.error };
+    return {
+      ok: sent.ok,
+      statusCode: sent.code,
+      durationMs: performance.now() - started,
+      error: sent.ok ? null : sent.error,
+      ...(sent.permanent ? { disableReason: `the mail server refused the address permanently (${sent.code ?? 'no code'})` } : {}),
+    };
   }
   const url = notification?.url ?? claim.subscription.url;
   const body = notification?.body ?? renderBody(claim.event, claim.subscription.format);

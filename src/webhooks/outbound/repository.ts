@@ -585,6 +585,8 @@ export interface AttemptResult {
   durationMs: number;
   /** Short, secret-free text for the log (truncated here too). */
   error: string | null;
+  /** A permanent refusal (like 410 Gone): no retry, and the subscription is disabled with this reason. */
+  disableReason?: string;
 }
 
 export interface RetryPolicy {
@@ -677,7 +679,7 @@ export async function recordSuccesses(db: Db, items: readonly { lease: Lease; re
  */
 export async function recordAttemptResult(db: Db, lease: Lease, result: AttemptResult, policy: RetryPolicy): Promise<RecordOutcome> {
   const error = result.error === null ? null : truncateError(result.error);
-  const gone = result.statusCode === 410;
+  const gone = result.statusCode === 410 || Boolean(result.disableReason);
   const delay = result.ok || gone ? undefined : retryDelayMs(policy, lease.attempt);
   const status: DeliveryStatus = result.ok ? 'succeeded' : delay === undefined ? 'failed' : 'pending';
   return inTransaction(db, async (trx) => {
@@ -723,7 +725,7 @@ export async function recordAttemptResult(db: Db, lease: Lease, result: AttemptR
         .where('failing_since', 'is not', null)
         .execute();
     } else if (gone) {
-      disabled = 'the endpoint answered 410 Gone';
+      disabled = result.disableReason ?? 'the endpoint answered 410 Gone';
       const row = await trx
         .updateTable('webhook_subscriptions')
         .set({ active: false, disabled_reason: disabled, disabled_at: sql`now()`, updated_at: sql`now()` })
@@ -749,6 +751,8 @@ export async function recordAttemptResult(db: Db, lease: Lease, result: AttemptR
         })
         .where('id', '=', subscriptionId)
         .where('active', '=', true)
+        // An email address is not disabled because the mail server was down for days; only a permanent refusal of it is.
+        .where('format', '<>', 'email')
         .where(sql<boolean>`failing_since <= now() - ${Math.round(policy.disableAfterMs)}::float8 * interval '1 millisecond'`)
         .returning('disabled_reason')
         .executeTakeFirst();
