@@ -54,7 +54,7 @@ export async function buildDigest(db: Db, person: Pick<Preferences, 'email' | 't
   const { rows: alerts } = await sql<{ id: number; severity: Severity; reasons: unknown; external_id: string; name: string }>`
     select al.id, al.severity, al.reasons, a.external_id, a.name
       from alerts al join accounts a on a.id = al.account_id
-     where al.assignee = ${me} and al.status <> 'resolved'
+     where lower(al.assignee) = ${me} and al.status <> 'resolved'
      order by al.id
      limit 200`.execute(db);
 
