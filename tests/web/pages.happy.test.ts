@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endLiveStreams } from '../../src/web/live/routes.js';
 import { portfolioPage, SORTS } from '../../src/web/portfolio/queries.js';
 import { ensureDefaultScorecard, listScorecards } from '../../src/scoring/scorecards.js';
 import { may, PAGES, type Page, ROLES } from '../../src/people/roles.js';
@@ -249,6 +250,35 @@ describe('pages', () => {
     expect((await client.get('/kpis')).text).toContain('服务指标');
     await client.get('/lang/en?next=/kpis');
     expect((await client.get('/kpis')).text).toContain('Service KPIs');
+  });
+
+  it('the inbox stream says ready, sends change when an alert changes, and ends on endLiveStreams()', async () => {
+    const client = new Client(server.url);
+    await client.signIn(emailOf('retention'));
+    const res = await fetch(`${server.url}/live/inbox`, { headers: { cookie: client.cookieHeader() } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        text += decoder.decode(value);
+      }
+      return true;
+    };
+    expect(await readUntil(/event: ready/)).toBe(true);
+    await makeAlert(server.db, fixture.account.id, 'Stream check');
+    expect(await readUntil(/event: change/)).toBe(true);
+    endLiveStreams();
+    expect(await reader.read().then(async function drain(r): Promise<boolean> {
+      return r.done ? true : drain(await reader.read());
+    })).toBe(true);
+    // a person without the inbox gets 403, not a stream
+    const analyst = new Client(server.url);
+    await analyst.signIn(emailOf('analyst'));
+    expect((await analyst.get('/live/inbox')).status).toBe(403);
   });
 
   it('serves its own assets (no CDN) and the API keeps its JSON errors', async () => {

@@ -33,27 +33,41 @@ export async function inboxToken(db: Db): Promise<string> {
   return rows[0]?.t ?? '';
 }
 
+/** Open streams: ended at once by endLiveStreams() (a graceful shutdown calls it before closing the server). */
+const open = new Set<() => void>();
+
+/** Ends every open live stream of this process (browsers reconnect, to another replica if this one is going). */
+export function endLiveStreams(): void {
+  for (const end of open) end();
+}
+
 function stream(c: WebContextOf, token: () => Promise<string>, since: string | undefined) {
   return streamSSE(c, async (s) => {
-    let aborted = false;
-    s.onAbort(() => {
-      aborted = true;
-    });
-    const started = Date.now();
-    let last = since ?? (await token());
-    await s.writeSSE({ event: 'ready', data: '' });
-    while (!aborted && Date.now() - started < LIVE_MAX_MS) {
-      let now: string;
-      try {
-        now = await token();
-      } catch {
-        break; // the database went away (shutdown): the browser reconnects
+    let ended = false;
+    const end = () => {
+      ended = true;
+    };
+    open.add(end);
+    s.onAbort(end);
+    try {
+      const started = Date.now();
+      let last = since ?? (await token());
+      await s.writeSSE({ event: 'ready', data: '' });
+      while (!ended && Date.now() - started < LIVE_MAX_MS) {
+        let now: string;
+        try {
+          now = await token();
+        } catch {
+          break; // the database went away (shutdown): the browser reconnects
+        }
+        if (now !== last) {
+          last = now;
+          await s.writeSSE({ event: 'change', data: now });
+        }
+        await s.sleep(LIVE_POLL_MS);
       }
-      if (now !== last) {
-        last = now;
-        await s.writeSSE({ event: 'change', data: now });
-      }
-      await s.sleep(LIVE_POLL_MS);
+    } finally {
+      open.delete(end);
     }
   });
 }
