@@ -25,15 +25,21 @@ export interface PastScore {
  * scorecards active now and the band it had before (hysteresis). Writes
  * nothing; undefined when the account is unknown or archived.
  */
-export async function scoreAsOf(db: Db, accountId: number, at: Date): Promise<PastScore | undefined> {
+export async function scoreAsOf(
+  db: Db,
+  accountId: number,
+  at: Date,
+  /** Features to give no weight; default: those the last full run found with one value for everyone. */
+  uninformative?: ReadonlySet<string>,
+): Promise<PastScore | undefined> {
   return inTransaction(db, async (trx) => {
     await sql`select set_config('jit', 'off', true)`.execute(trx);
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
     if ((await loadFeatures(trx, { accountIds: [accountId], at, live: false })) === 0) return undefined;
-    const uninformative = await uninformativeFeatures(trx);
+    const dull = uninformative ?? (await uninformativeFeatures(trx));
     for (const card of cards) {
-      const select = scoringSelect(card.definition, scoringInput(card, cards, 'snapshot'), 'feature_distributions', uninformative);
+      const select = scoringSelect(card.definition, scoringInput(card, cards, 'snapshot'), 'feature_distributions', dull);
       const { rows } = await trx.executeQuery<Omit<PastScore, 'scorecard_id' | 'base_score'> & { base: number | null }>(
         CompiledQuery.raw(`select score, base, band, coverage, raw, sub, status, pulse from (${select}) s`, []),
       );
