@@ -15,6 +15,8 @@ import { account, alertOpened, attemptsOf, ChatReceiver, deliveriesOf, until } f
 let t: TestDatabase;
 let chat: ChatReceiver;
 let worker: OutboxWorker;
+/** One receiver per chat format, each answering as its vendor does. */
+const receivers = {} as Record<'slack' | 'teams' | 'wecom' | 'dingtalk' | 'feishu', ChatReceiver>;
 
 const DINGTALK_SECRET = 'SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd';
 const FEISHU_SECRET = 'feishu-signing-secret-1234';
@@ -22,6 +24,7 @@ const FEISHU_SECRET = 'feishu-signing-secret-1234';
 beforeAll(async () => {
   t = await createTestDatabase();
   chat = await new ChatReceiver().start();
+  for (const kind of ['slack', 'teams', 'wecom', 'dingtalk', 'feishu'] as const) receivers[kind] = await new ChatReceiver().start();
   worker = new OutboxWorker({
     db: t.db,
     listen: t.listen,
@@ -35,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await chat?.stop();
+  await Promise.all(Object.values(receivers).map((r) => r.stop()));
   await t?.close();
 });
 
@@ -63,17 +67,17 @@ function verifyFeishu(body: Record<string, unknown>, secret: string): boolean {
 describe('chat formats', () => {
   it('sends a churn alert to a team channel of each kind, in the shape and with the signature each vendor publishes', async () => {
     const channels = {
-      slack: await createChannel(t.db, { name: 'cs-slack', kind: 'slack', url: `${chat.url}/slack/T000/B000/xyz` }),
-      teams: await createChannel(t.db, { name: 'cs-teams', kind: 'teams', url: `${chat.url}/teams/workflows/abc` }),
-      wecom: await createChannel(t.db, { name: 'cs-wecom', kind: 'wecom', language: 'zh-CN', url: `${chat.url}/wecom/cgi-bin/webhook/send?key=k-123` }),
+      slack: await createChannel(t.db, { name: 'cs-slack', kind: 'slack', url: `${receivers.slack.url}/slack/T000/B000/xyz` }),
+      teams: await createChannel(t.db, { name: 'cs-teams', kind: 'teams', url: `${receivers.teams.url}/teams/workflows/abc` }),
+      wecom: await createChannel(t.db, { name: 'cs-wecom', kind: 'wecom', language: 'zh-CN', url: `${receivers.wecom.url}/wecom/cgi-bin/webhook/send?key=k-123` }),
       dingtalk: await createChannel(t.db, {
         name: 'cs-dingtalk',
         kind: 'dingtalk',
         language: 'zh-CN',
-        url: `${chat.url}/dingtalk/robot/send?access_token=tok-456`,
+        url: `${receivers.dingtalk.url}/dingtalk/robot/send?access_token=tok-456`,
         signingSecret: DINGTALK_SECRET,
       }),
-      feishu: await createChannel(t.db, { name: 'cs-feishu', kind: 'feishu', language: 'zh-CN', url: `${chat.url}/feishu/open-apis/bot/v2/hook/h-789`, signingSecret: FEISHU_SECRET }),
+      feishu: await createChannel(t.db, { name: 'cs-feishu', kind: 'feishu', language: 'zh-CN', url: `${receivers.feishu.url}/feishu/open-apis/bot/v2/hook/h-789`, signingSecret: FEISHU_SECRET }),
     };
     for (const c of Object.values(channels)) {
       if (typeof c === 'string') throw new Error(c);
@@ -103,16 +107,17 @@ describe('chat formats', () => {
     // The routes matched the critical enterprise alert only: one delivery per channel, written with the events.
     const deliveries = await Promise.all(Object.values(channels).map((c) => deliveriesOf(t.db, (c as { subscriptionId: number }).subscriptionId)));
     expect(deliveries.map((d) => d.length)).toEqual([1, 1, 1, 1, 1]);
-    await until(() => chat.requests.length >= 5, 15_000, 'one request per channel');
-    expect(chat.requests).toHaveLength(5);
+    const all = () => Object.values(receivers).flatMap((r) => r.requests);
+    await until(() => all().length >= 5, 15_000, 'one request per channel');
+    expect(Object.values(receivers).map((r) => r.requests.length)).toEqual([1, 1, 1, 1, 1]);
     const link = 'https://app.example.com/accounts/acme-1';
 
-    const [slack] = chat.requests.filter((r) => r.path.startsWith('/slack/'));
+    const [slack] = receivers.slack.requests;
     expect(slack!.json.text).toBe('Churn risk opened: Acme GmbH');
     expect(JSON.stringify(slack!.json.blocks)).toContain(`<${link}|Open the account>`);
     expect(JSON.stringify(slack!.json.blocks)).toContain('renewal in 20 days and score 31 (below 50)');
 
-    const [teams] = chat.requests.filter((r) => r.path.startsWith('/teams/'));
+    const [teams] = receivers.teams.requests;
     expect(teams!.headers['content-type']).toBe('application/json');
     expect(teams!.json.type).toBe('message');
     const attachment = (teams!.json.attachments as Record<string, unknown>[])[0]!;
@@ -128,7 +133,7 @@ describe('chat formats', () => {
     ]);
     expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open the account', url: link }]);
 
-    const [wecom] = chat.requests.filter((r) => r.path.startsWith('/wecom/'));
+    const [wecom] = receivers.wecom.requests;
     expect(wecom!.query.get('key')).toBe('k-123');
     expect(wecom!.json.msgtype).toBe('markdown');
     const wecomText = (wecom!.json.markdown as { content: string }).content;
@@ -139,7 +144,7 @@ describe('chat formats', () => {
     expect(wecomText).toContain(`[查看客户](${link})`);
     expect(Buffer.byteLength(wecomText)).toBeLessThanOrEqual(4096);
 
-    const [dingtalk] = chat.requests.filter((r) => r.path.startsWith('/dingtalk/'));
+    const [dingtalk] = receivers.dingtalk.requests;
     expect(dingtalk!.query.get('access_token')).toBe('tok-456');
     expect(verifyDingtalk(dingtalk!.query, DINGTALK_SECRET)).toBe(true);
     expect(verifyDingtalk(dingtalk!.query, `${DINGTALK_SECRET}x`)).toBe(false);
@@ -149,7 +154,7 @@ describe('chat formats', () => {
     expect(ding.text).toContain('#### 新的流失风险：Acme GmbH');
     expect(ding.text).toContain(`[查看客户](${link})`);
 
-    const [feishu] = chat.requests.filter((r) => r.path.startsWith('/feishu/'));
+    const [feishu] = receivers.feishu.requests;
     expect(verifyFeishu(feishu!.json, FEISHU_SECRET)).toBe(true);
     expect(verifyFeishu(feishu!.json, 'wrong')).toBe(false);
     expect(feishu!.json.msg_type).toBe('interactive');
