@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOGS, LOCALES, negotiateLocale, translator } from '../../src/i18n/index.js';
-import { EXPLANATIONS, explanationSentence, missingSentence } from '../../src/i18n/explanations.js';
+import { explanationSentence, measureLabel, missingSentence, noInformationSentence, ZH_LABELS, ZH_SENTENCES } from '../../src/i18n/explanations.js';
+import { FEATURE_NAMES } from '../../src/scoring/features.js';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -26,13 +27,19 @@ describe('message catalogs', () => {
     expect(same.map(([k]) => k)).toEqual([]);
   });
 
-  it('every explanation sentence exists in every locale', () => {
-    const features = Object.keys(EXPLANATIONS.en);
-    for (const locale of LOCALES) expect(Object.keys(EXPLANATIONS[locale]).sort()).toEqual([...features].sort());
+  it('every scoring feature has a Chinese label and sentence (English stays in src/scoring)', () => {
+    const names = [...FEATURE_NAMES].sort();
+    expect(names.filter((f) => !(f in ZH_SENTENCES)), 'features without a Chinese sentence').toEqual([]);
+    expect(names.filter((f) => !(f in ZH_LABELS)), 'features without a Chinese label').toEqual([]);
     expect(explanationSentence('zh-CN', 'adoption', 0.42)).toBe('近 30 天 42% 的席位处于活跃状态');
-    expect(explanationSentence('en', 'days_to_renewal', -3)).toBe('renewal 3 days overdue');
+    expect(explanationSentence('zh-CN', 'days_to_renewal', -3)).toBe('续约已逾期 3 天');
+    expect(explanationSentence('en', 'adoption', 0.42)).toBeUndefined();
     expect(explanationSentence('zh-CN', 'not_a_feature', 1)).toBeUndefined();
-    expect(missingSentence('zh-CN', 'NPS', 180)).toContain('180');
+    expect(measureLabel('zh-CN', 'latest_nps')).toBe('最近一次 NPS 评分');
+    expect(noInformationSentence('zh-CN', 'payment_overdue', 0)).toMatch(/^付款正常；/);
+    expect(missingSentence('zh-CN', 'NPS', { reason: 'stale', freshnessDays: 180 })).toContain('180');
+    expect(missingSentence('zh-CN', 'NPS', { reason: 'not_connected', source: 'nps', workspace: true })).toBe('NPS：尚未从任何客户收到NPS 评分');
+    expect(missingSentence('en', 'NPS', { reason: 'no_value' })).toBeUndefined();
   });
 });
 

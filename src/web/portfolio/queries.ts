@@ -154,7 +154,20 @@ export async function portfolioSummary(db: Db, filter: PortfolioFilter) {
   return { bands, total, atRisk: [...atRisk.entries()].sort((a, b) => b[1] - a[1]) };
 }
 
-export async function segmentsAndOwners(db: Db) {
+/** The filter choices change rarely: kept a minute per database handle (on Workers, a handle lives one request). */
+const CHOICES_TTL_MS = 60_000;
+const choices = new WeakMap<object, { at: number; value: Promise<{ segments: string[]; owners: string[] }> }>();
+
+export function segmentsAndOwners(db: Db) {
+  const hit = choices.get(db);
+  if (hit && Date.now() - hit.at < CHOICES_TTL_MS) return hit.value;
+  const value = loadSegmentsAndOwners(db);
+  choices.set(db, { at: Date.now(), value });
+  value.catch(() => choices.delete(db));
+  return value;
+}
+
+async function loadSegmentsAndOwners(db: Db) {
   const [segments, owners] = await Promise.all([
     sql<{ v: string }>`select distinct segment as v from accounts where segment is not null and archived_at is null order by 1 limit 100`.execute(db),
     sql<{ v: string }>`select distinct owner as v from accounts where owner is not null and archived_at is null order by 1 limit 500`.execute(db),
