@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import { sweepAlerts } from '../alerts/index.js';
+import type { Database } from '../db/schema.js';
+import { planFollowUps } from '../follow-ups/index.js';
+import { recomputeDirty } from '../scoring/recompute.js';
+
+const nameOf = (email: string) =>
+  email
+    .split('@')[0]!
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join(' ');
+
+/**
+ * After `demo` wrote its portfolio: what the jobs would do over the next hour,
+ * done now, so a new user sees scores, alerts and follow-ups at once. Every
+ * account owner becomes a team member (follow-ups are assigned to them and
+ * their calendar links work); accounts are scored, alerts swept, follow-ups
+ * planned. Safe beside a running service: each step claims what it works on.
+ */
+export async function settleDemo(db: Kysely<Database>) {
+  const owners = await db
+    .selectFrom('accounts')
+    .select('owner as email')
+    .where('owner', 'is not', null)
+    .union(db.selectFrom('accounts').select('retention_owner as email').where('retention_owner', 'is not', null))
+    .execute();
+  let teamMembers = 0;
+  for (const { email } of owners) {
+    const inserted = await db
+      .insertInto('team_members')
+      .values({ email: email!.toLowerCase(), name: nameOf(email!), timezone: null, manager_email: null })
+      .onConflict((oc) => oc.column('email').doNothing())
+      .returning('email')
+      .executeTakeFirst();
+    if (inserted) teamMembers += 1;
+  }
+  let scored = 0;
+  for (let pass = 0; pass < 1_000; pass++) {
+    const result = await recomputeDirty(db);
+    scored += result.claimed;
+    if (result.claimed === 0) break;
+  }
+  const alerts = await sweepAlerts(db);
+  const followUps = await planFollowUps(db);
+  return { teamMembers, scored, alerts, followUps };
+}
