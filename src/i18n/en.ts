@@ -172,6 +172,7 @@ export const en = {
   'inbox.views': 'Which alerts',
   'inbox.view.mine': 'Mine',
   'inbox.view.pool': 'My pool',
+  'inbox.view.accounts': 'On my accounts',
   'inbox.view.all': 'All',
   'inbox.count': '{n} unresolved alerts',
   'inbox.empty': 'No unresolved alerts here.',

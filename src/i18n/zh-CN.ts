@@ -174,6 +174,7 @@ export const zhCN: Record<MessageKey, string> = {
   'inbox.views': '预警范围',
   'inbox.view.mine': '我的',
   'inbox.view.pool': '我的小组',
+  'inbox.view.accounts': '我负责的客户',
   'inbox.view.all': '全部',
   'inbox.count': '{n} 条未解决预警',
   'inbox.empty': '这里没有未解决的预警。',

@@ -125,6 +125,17 @@ describe('pages', () => {
     }
   });
 
+  it('a CSM’s inbox starts on alerts of their own accounts, read-only', async () => {
+    const alertId = await makeAlert(server.db, fixture.account.id, 'On a CSM account');
+    const client = new Client(server.url);
+    await client.signIn(emailOf('csm'));
+    const inbox = await client.get('/inbox');
+    expect(inbox.text).toContain('aria-current="page">On my accounts</a>');
+    expect(inbox.text).toContain(`data-alert-id="${alertId}"`);
+    expect(inbox.text).not.toContain(`action="/inbox/${alertId}/resolve"`);
+    expect((await client.post(`/inbox/${alertId}/acknowledge`, {})).status).toBe(403);
+  });
+
   it('a CSM sees their own accounts by default', async () => {
     const client = new Client(server.url);
     await client.signIn(emailOf('csm'));

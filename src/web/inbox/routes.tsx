@@ -10,7 +10,7 @@ import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf
 import { CsrfField, Layout } from '../layout.js';
 import { inboxToken } from '../live/routes.js';
 
-const VIEWS = ['mine', 'pool', 'all'] as const;
+const VIEWS = ['mine', 'pool', 'accounts', 'all'] as const;
 type View = (typeof VIEWS)[number];
 const OUTCOMES = ['saved', 'churned', 'false_alarm'] as const;
 
@@ -19,6 +19,7 @@ async function inboxAlerts(c: WebContextOf, view: View) {
   const me = c.var.web.person!.email;
   let query = alertQuery(c.var.db).select(['ac.renewal_date', 'ac.arr', 'ac.currency']).where('al.status', '<>', 'resolved');
   if (view === 'mine') query = query.where('al.assignee', '=', me);
+  if (view === 'accounts') query = query.where('ac.owner', '=', me);
   if (view === 'pool') {
     query = query.where((eb) => eb.or([eb('al.assignee', 'is', null), eb('al.assignee', 'in', eb.selectFrom('retention_pool').select('member'))]));
   }
@@ -48,7 +49,7 @@ const idParam = (c: WebContextOf) => {
 export function registerInboxPages(web: Hono<WebEnv>) {
   web.get('/inbox', async (c) => {
     const person = requirePermission(c, 'inbox');
-    const view: View = (VIEWS as readonly string[]).includes(c.req.query('view') ?? '') ? (c.req.query('view') as View) : person.roles.includes('retention') ? 'mine' : 'all';
+    const view: View = (VIEWS as readonly string[]).includes(c.req.query('view') ?? '') ? (c.req.query('view') as View) : person.roles.includes('retention') ? 'mine' : person.roles.includes('csm') ? 'accounts' : 'all';
     const webc = c.var.web;
     const tr = webc.tr;
     const { t } = tr;
@@ -188,7 +189,7 @@ export function registerInboxPages(web: Hono<WebEnv>) {
       const id = idParam(c);
       const form = await formOf(c);
       await run(c, id, form, person.email);
-      const back = form.back && /^\/inbox\?view=(mine|pool|all)$/.test(form.back) ? form.back : '/inbox';
+      const back = form.back && /^\/inbox\?view=(mine|pool|accounts|all)$/.test(form.back) ? form.back : '/inbox';
       return done(c, back, 'notice.alertUpdated');
     });
 
