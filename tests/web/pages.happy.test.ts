@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSubscription, enqueueTestEvent } from '../../src/webhooks/outbound/repository.js';
 import { endLiveStreams } from '../../src/web/live/routes.js';
 import { portfolioPage, SORTS } from '../../src/web/portfolio/queries.js';
 import { ensureDefaultScorecard, listScorecards } from '../../src/scoring/scorecards.js';
@@ -248,6 +249,28 @@ describe('pages', () => {
     const key = await client.post('/admin/keys', { name: 'crm', scope_read: '1' });
     expect(key.text).toMatch(/data-testid="secret">hs_/);
     expect((await client.get('/admin')).text).not.toMatch(/hs_[A-Za-z0-9_-]{20,}/);
+  });
+
+  it('an admin sees a subscription’s delivery log and replays a failed delivery', async () => {
+    const { subscription } = await createSubscription(server.db, { url: 'https://hooks.example.com/healthscore', eventTypes: ['webhook.test' as never] });
+    const sent = await enqueueTestEvent(server.db, subscription.id);
+    if (typeof sent === 'string') throw new Error(sent);
+    await server.db.updateTable('webhook_deliveries').set({ status: 'failed', last_status_code: 500, next_attempt_at: null }).where('id', '=', sent.deliveryId).execute();
+    const client = new Client(server.url);
+    await client.signIn(emailOf('admin'));
+    expect((await client.get('/admin')).text).toContain(`href="/admin/webhooks/${subscription.id}"`);
+    const log = await client.get(`/admin/webhooks/${subscription.id}`);
+    expect(log.text).toContain('webhook.test');
+    expect(log.text).toContain('Failed');
+    const replay = await client.post(`/admin/webhooks/${subscription.id}/deliveries/${sent.deliveryId}/replay`, {});
+    expect(replay.status).toBe(303);
+    const deliveries = await server.db.selectFrom('webhook_deliveries').select(['id', 'status']).where('subscription_id', '=', subscription.id).orderBy('id').execute();
+    expect(deliveries).toHaveLength(2);
+    expect(deliveries[1]!.status).toBe('pending');
+    // a manager may not
+    const manager = new Client(server.url);
+    await manager.signIn(emailOf('manager'));
+    expect((await manager.get(`/admin/webhooks/${subscription.id}`)).status).toBe(403);
   });
 
   it('pages speak 简体中文 when the browser asks for it, and switch back', async () => {
