@@ -17,6 +17,7 @@ import { isTransientConflict } from './db/errors.js';
 import type { Database } from './db/schema.js';
 import type { AppEnv } from './http/env.js';
 import { DomainError, type ProblemCode, problemResponse } from './http/problem.js';
+import { perKeyRateLimit } from './http/rate-limit.js';
 import { Router } from './http/route.js';
 import { errorFields, type Logger } from './logger.js';
 import { type DocsAssets, registerSystemRoutes } from './system/routes.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   docsAssets?: DocsAssets;
   /** Let webhook subscriptions point to localhost and private networks (default false). */
   allowPrivateWebhookUrls?: boolean;
+  /** Requests per API key per minute (RATE_LIMIT_PER_MINUTE); unset or 0: no limit. */
+  rateLimitPerMinute?: number;
   /** The web app's address, for links in notification previews (WEB_APP_URL). */
   webAppUrl?: string;
   /** The web app's chart library files (src/web); without them pages draw no history chart. */
@@ -48,7 +51,9 @@ const httpStatusCodes: Partial<Record<number, ProblemCode>> = {
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const router = new Router(app);
+  const router = new Router(app, {
+    rateLimit: deps.rateLimitPerMinute ? perKeyRateLimit(deps.rateLimitPerMinute) : undefined,
+  });
 
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(async (c, next) => {
@@ -106,7 +111,7 @@ export function createApp(deps: AppDeps) {
   // The second of the two places that shape errors (the first: the validation hook).
   app.onError((err, c) => {
     if (err instanceof DomainError) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...err.headers };
       if (err.code === 'method_not_allowed') headers.allow = (err.extensions.allow as string[]).join(', ');
       return problemResponse(c, err.code, err.detail, err.extensions, headers);
     }

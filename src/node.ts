@@ -40,6 +40,7 @@ async function main() {
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     webAppUrl: config.WEB_APP_URL,
     docsAssets: nodeDocsAssets,
     webAssets: nodeWebAssets,

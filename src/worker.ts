@@ -44,6 +44,7 @@ function runtimeFor(env: WorkerEnv) {
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     docsAssets: async (file) => (file === 'swagger-ui.css' ? swaggerCss : swaggerBundle),
     webAssets: async (file) => (file === 'uPlot.min.css' ? uplotCss : uplotJs),
   });

@@ -49,6 +49,8 @@ export class DomainError extends Error {
     readonly code: ProblemCode,
     readonly detail: string,
     readonly extensions: Record<string, unknown> = {},
+    /** Response headers that go with the problem (`Retry-After`, `RateLimit`…). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
     this.name = 'DomainError';

@@ -134,6 +134,7 @@ const standardProblems = (shape: { scoped: boolean; params: boolean; body: boole
     ? {
         401: { description: 'Missing or invalid API key', content: problemContent },
         403: { description: 'API key lacks the scope', content: problemContent },
+        429: { description: 'The API key exceeded its requests per minute (RATE_LIMIT_PER_MINUTE); retry after Retry-After', content: problemContent },
       }
     : {}),
   ...(shape.params ? { 404: { description: 'Not found', content: problemContent } } : {}),
@@ -161,13 +162,18 @@ export class Router {
   readonly paths: ZodOpenApiPathsObject = {};
   private readonly patterns: { method: Method; pattern: RegExp }[] = [];
 
-  constructor(private readonly app: Hono<AppEnv>) {}
+  /** `rateLimit`: per-API-key limit, run right after authentication on every operation that needs a key. */
+  constructor(
+    private readonly app: Hono<AppEnv>,
+    private readonly options: { rateLimit?: MiddlewareHandler<AppEnv> } = {},
+  ) {}
 
   route<S extends RequestSchemas>(spec: RouteSpec<S>, handler: RouteHandler<S>): void {
     const request = (spec.request ?? {}) as RequestSchemas;
     const middleware: MiddlewareHandler<AppEnv>[] = [];
     const paramNames = [...spec.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
     if (spec.scope) middleware.push(requireScope(spec.scope));
+    if (spec.scope && this.options.rateLimit) middleware.push(this.options.rateLimit);
     middleware.push(checkEncoding(paramNames));
     // The body is read and checked before Idempotency-Key hashes it.
     if (request.body) middleware.push(validate('json', request.body));

@@ -21,7 +21,9 @@ export interface TestServer {
 }
 
 /** The real app on a real HTTP port over this file's own database. */
-export async function startTestServer(options: { bodyLimitBytes?: number; allowPrivateWebhookUrls?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { bodyLimitBytes?: number; allowPrivateWebhookUrls?: boolean; rateLimitPerMinute?: number } = {},
+): Promise<TestServer> {
   const database = await createTestDatabase();
   const app = createApp({
     database: () => database.db,
@@ -29,6 +31,7 @@ export async function startTestServer(options: { bodyLimitBytes?: number; allowP
     bodyLimitBytes: options.bodyLimitBytes,
     // Test receivers listen on 127.0.0.1.
     allowPrivateWebhookUrls: options.allowPrivateWebhookUrls ?? true,
+    rateLimitPerMinute: options.rateLimitPerMinute,
     docsAssets: nodeDocsAssets,
   });
   const server = serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
