@@ -13,7 +13,7 @@ import { registerScoringRoutes } from './scoring/routes.js';
 import { registerOutcomeRoutes } from './outcomes/routes.js';
 import { registerProofRoutes } from './proof/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
-import { isTransientConflict } from './db/errors.js';
+import { isDatabaseUnavailable, isTransientConflict } from './db/errors.js';
 import type { Database } from './db/schema.js';
 import type { AppEnv } from './http/env.js';
 import { DomainError, type ProblemCode, problemResponse } from './http/problem.js';
@@ -123,6 +123,11 @@ export function createApp(deps: AppDeps) {
       // A deadlock or serialization failure rolled the request's transaction back: safe to retry.
       c.var.logger?.warn('transaction conflict', { requestId: c.var.requestId, ...errorFields(err) });
       return problemResponse(c, 'unavailable', 'a concurrent request conflicted with this one and its changes were rolled back; retry it', {}, { 'retry-after': '1' });
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Lost or refused connection, or PostgreSQL restarting: the request failed as a whole; the client retries.
+      c.var.logger?.warn('database unavailable', { requestId: c.var.requestId, ...errorFields(err) });
+      return problemResponse(c, 'unavailable', 'the database is unavailable for a moment (restarting or unreachable); retry the request', {}, { 'retry-after': '2' });
     }
     c.var.logger?.error('unhandled error', { requestId: c.var.requestId, ...errorFields(err) });
     return problemResponse(c, 'internal_error', 'an unexpected error occurred; quote the requestId when reporting it');
