@@ -137,7 +137,8 @@ const standardProblems = (shape: { scoped: boolean; params: boolean; body: boole
         429: { description: 'The API key exceeded its requests per minute (RATE_LIMIT_PER_MINUTE); retry after Retry-After', content: problemContent },
       }
     : {}),
-  ...(shape.params ? { 404: { description: 'Not found', content: problemContent } } : {}),
+  // A resource the path names, or one the body refers to (a scorecard id, say), may not exist.
+  ...(shape.params || shape.body ? { 404: { description: 'Not found: a resource the path or the body names', content: problemContent } } : {}),
   ...(shape.idempotent
     ? {
         409: { description: 'A request with this Idempotency-Key is still in progress', content: problemContent },
