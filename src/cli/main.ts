@@ -8,6 +8,7 @@ import { importCommand } from './import.js';
 import { PEOPLE_USAGE, peopleCommand } from '../people/cli.js';
 import { webhooksCommand } from './webhooks.js';
 import { NOTIFICATIONS_USAGE, notificationsCommand } from '../notifications/cli.js';
+import { PROOF_USAGE, proofCommand } from '../proof/cli.js';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -15,7 +16,7 @@ const USAGE = `usage: npm run cli -- <command>
   keys create --name NAME --scopes a,b      create an API key (scopes: read, write, ingest, admin)
   keys list                                 list keys (never their secrets)
   keys revoke ID                            revoke a key
-  import <usage|tickets|surveys|contracts> FILE.csv [--create-missing-accounts] [--batch-size N]
+  import <usage|tickets|surveys|contracts|outcomes> FILE.csv [--create-missing-accounts] [--batch-size N]
                                             backfill signals from a CSV file (see docs/csv-import.md)
   demo [--accounts N] [--seed S] [--as-of YYYY-MM-DD]
                                             fill the database with a generated demo portfolio (docs/demo-data.md)
@@ -23,6 +24,7 @@ const USAGE = `usage: npm run cli -- <command>
   webhooks rotate NAME [--expire-old-hours H]
                                             add a secret; older ones keep verifying H hours (default 24)
   webhooks list                             list webhook sources (never their secrets)
+${PROOF_USAGE}
 ${NOTIFICATIONS_USAGE}
 ${PEOPLE_USAGE}
 
@@ -95,6 +97,9 @@ async function main(argv: string[]) {
       return notificationsCommand(rest, withDatabase, (m) => new UsageError(m));
     case 'people':
       return peopleCommand(rest, withDatabase, (m) => new UsageError(m));
+    case 'backtest':
+    case 'fit':
+      return proofCommand(command, rest, withDatabase, (m) => new UsageError(m));
     case undefined:
     case 'help':
     case '--help':

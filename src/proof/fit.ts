@@ -47,8 +47,11 @@ export async function fitScorecard(db: Db, options: FitOptions) {
   return inTransaction(db, async (trx) => {
     await sql`select set_config('jit', 'off', true)`.execute(trx);
     const count = await loadObservations(trx, options);
-    const { rows } = await sql<FeatureRow & { churned: boolean; occurred_on: string }>`
-      select f.*, t.churned, t.occurred_on::text as occurred_on from hs_features f join hs_targets t using (target_id) order by target_id`.execute(trx);
+    const { rows } =
+      count === 0
+        ? { rows: [] }
+        : await sql<FeatureRow & { churned: boolean; occurred_on: string }>`
+            select f.*, t.churned, t.occurred_on::text as occurred_on from hs_features f join hs_targets t using (target_id) order by target_id`.execute(trx);
     const churned = rows.filter((r) => r.churned).length;
     const retained = rows.length - churned;
     if (churned < MIN_OUTCOMES_PER_CLASS || retained < MIN_OUTCOMES_PER_CLASS) {

@@ -1,3 +1,5 @@
+import type { Locale } from '../i18n/index.js';
+import { explanationSentence, measureLabel, missingSentence, noInformationSentence } from '../i18n/explanations.js';
 import { FEATURES } from './features.js';
 import { MEASURE_STATUS } from './model.js';
 import type { ScorecardDefinition } from './scorecard.js';
@@ -43,8 +45,8 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 
 const SOURCE_NAMES = { usage: 'usage', support: 'support tickets', nps: 'NPS answers', csat: 'CSAT answers', commercial: 'contracts' } as const;
 
-/** Per measure: raw value, sub-score, weight, points and a sentence a CSM understands. */
-export function explain(card: ScorecardDefinition, stored: StoredScore): MeasureExplanation[] {
+/** Per measure: raw value, sub-score, weight, points and a sentence a CSM understands, in English or Simplified Chinese. */
+export function explain(card: ScorecardDefinition, stored: StoredScore, locale: Locale = 'en'): MeasureExplanation[] {
   const measures = measuresOf(card);
   const statusOf = (i: number) => stored.status?.[i] ?? (stored.sub[i] === null || stored.sub[i] === undefined ? MEASURE_STATUS.noValue : MEASURE_STATUS.ok);
   const counts = (i: number) => statusOf(i) === MEASURE_STATUS.ok && stored.sub[i] !== null && stored.sub[i] !== undefined;
@@ -57,19 +59,23 @@ export function explain(card: ScorecardDefinition, stored: StoredScore): Measure
     const feature = FEATURES[m.feature];
     const source = SOURCE_NAMES[feature.source];
     const missingReason = REASONS[status] ?? null;
+    const label = measureLabel(locale, m.feature) ?? m.label;
+    const workspace = connectionOf(card, feature.source) === 'workspace';
     const sentence =
       status === MEASURE_STATUS.noInformation
-        ? `${feature.describe(raw!)}; no information: every account has the same value, so it carries no weight`
+        ? (noInformationSentence(locale, m.feature, raw!) ?? `${feature.describe(raw!)}; no information: every account has the same value, so it carries no weight`)
         : missingReason === 'not_connected'
-          ? `${m.label}: no ${source} received ${connectionOf(card, feature.source) === 'workspace' ? 'from any account yet' : 'for this account yet'}`
+          ? (missingSentence(locale, label, { reason: 'not_connected', source: feature.source, workspace }) ??
+            `${m.label}: no ${source} received ${workspace ? 'from any account yet' : 'for this account yet'}`)
           : missingReason === 'stale'
-            ? `${m.label}: no recent data${m.freshnessDays ? ` (data older than ${m.freshnessDays} days is ignored)` : ''}`
+            ? (missingSentence(locale, label, { reason: 'stale', freshnessDays: m.freshnessDays }) ??
+              `${m.label}: no recent data${m.freshnessDays ? ` (data older than ${m.freshnessDays} days is ignored)` : ''}`)
             : missingReason === 'no_value'
-              ? `${m.label}: nothing to measure yet`
-              : feature.describe(raw!);
+              ? (missingSentence(locale, label, { reason: 'no_value' }) ?? `${m.label}: nothing to measure yet`)
+              : (explanationSentence(locale, m.feature, raw!) ?? feature.describe(raw!));
     return {
       key: m.key,
-      label: m.label,
+      label,
       group: m.group,
       raw: raw === null ? null : round(raw, 4),
       subScore: sub === null ? null : round(sub),
@@ -100,8 +106,9 @@ export interface Attribution {
 export function attribute(
   before: { card: ScorecardDefinition; stored: StoredScore },
   after: { card: ScorecardDefinition; stored: StoredScore },
+  locale: Locale = 'en',
 ): Attribution[] {
-  const points = (side: typeof before) => new Map(explain(side.card, side.stored).map((e) => [e.key, e]));
+  const points = (side: typeof before) => new Map(explain(side.card, side.stored, locale).map((e) => [e.key, e]));
   const a = points(before);
   const b = points(after);
   const keys = [...new Set([...a.keys(), ...b.keys()])];
@@ -112,6 +119,6 @@ export function attribute(
   });
   const pulseFrom = before.stored.pulse ?? 0;
   const pulseTo = after.stored.pulse ?? 0;
-  if (pulseFrom !== pulseTo) rows.push({ key: 'pulse', label: 'CSM pulse', delta: round(pulseTo - pulseFrom), from: pulseFrom, to: pulseTo });
+  if (pulseFrom !== pulseTo) rows.push({ key: 'pulse', label: locale === 'zh-CN' ? '客户成功经理调整' : 'CSM pulse', delta: round(pulseTo - pulseFrom), from: pulseFrom, to: pulseTo });
   return rows.filter((r) => r.delta !== 0).sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta));
 }

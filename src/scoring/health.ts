@@ -3,6 +3,7 @@ import type { Database } from '../db/schema.js';
 import type { FeedPosition } from '../http/cursor.js';
 import { attribute, explain, type StoredScore } from './explain.js';
 import type { Band } from './model.js';
+import type { Locale } from '../i18n/index.js';
 import { churnProbability } from './model.js';
 import type { ScorecardDefinition } from './scorecard.js';
 import { scoreAsOf } from './point-in-time.js';
@@ -53,9 +54,9 @@ interface ScoreRow {
 }
 
 /** Everything a CSM needs about one account's health, or undefined when it has not been scored yet. */
-export async function getHealth(db: Db, accountId: number) {
+export async function getHealth(db: Db, accountId: number, locale: Locale = 'en') {
   const row = await db.selectFrom('health_scores').selectAll().where('account_id', '=', accountId).executeTakeFirst();
-  return row ? describeHealth(db, accountId, row, new Date()) : undefined;
+  return row ? describeHealth(db, accountId, row, new Date(), locale) : undefined;
 }
 
 /**
@@ -63,12 +64,12 @@ export async function getHealth(db: Db, accountId: number) {
  * SQL as the live score with every signal as it stood then; undefined when it
  * had nothing to score.
  */
-export async function getHealthAsOf(db: Db, accountId: number, at: Date) {
+export async function getHealthAsOf(db: Db, accountId: number, at: Date, locale: Locale = 'en') {
   const row = await scoreAsOf(db, accountId, at);
-  return row ? describeHealth(db, accountId, { ...row, computed_at: at, updated_at: at, band_changed_at: null }, at) : undefined;
+  return row ? describeHealth(db, accountId, { ...row, computed_at: at, updated_at: at, band_changed_at: null }, at, locale) : undefined;
 }
 
-async function describeHealth(db: Db, accountId: number, row: ScoreRow, at: Date) {
+async function describeHealth(db: Db, accountId: number, row: ScoreRow, at: Date, locale: Locale) {
   const card = await scorecardLoader(db);
   const scorecard = await card(row.scorecard_id);
   const stored: StoredScore = { score: row.score, raw: row.raw, sub: row.sub, status: row.status, pulse: row.pulse };
@@ -98,13 +99,14 @@ async function describeHealth(db: Db, accountId: number, row: ScoreRow, at: Date
     pulse: pulse
       ? { adjustment: pulse.adjustment, reason: pulse.reason, author: pulse.author, expiresAt: pulse.expires_at.toISOString() }
       : null,
-    explanation: explain(scorecard.definition, stored),
+    explanation: explain(scorecard.definition, stored, locale),
     attribution: week
       ? {
           since: week.taken_at.toISOString(),
           changes: attribute(
             { card: (await card(week.scorecard_id)).definition, stored: { score: week.score, raw: week.raw, sub: week.sub, status: week.status, pulse: week.pulse } },
             { card: scorecard.definition, stored },
+            locale,
           ),
         }
       : null,
@@ -115,7 +117,7 @@ async function describeHealth(db: Db, accountId: number, row: ScoreRow, at: Date
 }
 
 /** Snapshots in a time range, each with what moved the score since the one before it. */
-export async function getHealthHistory(db: Db, accountId: number, from: Date, to: Date) {
+export async function getHealthHistory(db: Db, accountId: number, from: Date, to: Date, locale: Locale = 'en') {
   const rows = await db
     .selectFrom('health_snapshots')
     .selectAll()
@@ -143,6 +145,7 @@ export async function getHealthHistory(db: Db, accountId: number, from: Date, to
         ? attribute(
             { card: (await card(previous.scorecard_id)).definition, stored: { score: previous.score, raw: previous.raw, sub: previous.sub, status: previous.status, pulse: previous.pulse } },
             { card: (await card(row.scorecard_id)).definition, stored },
+            locale,
           )
         : [],
     });

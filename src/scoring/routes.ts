@@ -6,6 +6,7 @@ import { encodeCursor } from '../http/cursor.js';
 import { toCsv } from '../http/csv.js';
 import { DomainError, notFound } from '../http/problem.js';
 import type { Router } from '../http/route.js';
+import { negotiateLocale } from '../i18n/index.js';
 import { getHealth, getHealthAsOf, getHealthHistory, healthFeed } from './health.js';
 import { previewScorecard } from './preview.js';
 import { recompute } from './recompute.js';
@@ -54,13 +55,15 @@ export function registerScoringRoutes(router: Router) {
     },
     async (c, { params, query }) => {
       const accountId = await accountIdOf(c, params.externalId);
+      const locale = negotiateLocale(c.req.header('accept-language'));
+      c.header('vary', 'Accept-Language');
       if (query.as_of) {
         const at = new Date(query.as_of);
-        const past = await getHealthAsOf(c.var.db, accountId, at);
+        const past = await getHealthAsOf(c.var.db, accountId, at, locale);
         if (!past) throw new DomainError('not_found', `account ${params.externalId} had nothing to score as of ${query.as_of}`);
         return c.json({ externalId: params.externalId, asOf: at.toISOString(), ...past });
       }
-      const health = await getHealth(c.var.db, accountId);
+      const health = await getHealth(c.var.db, accountId, locale);
       if (!health) throw new DomainError('not_found', `account ${params.externalId} has not been scored yet; scores follow its signals within seconds`);
       return c.json({ externalId: params.externalId, ...health });
     },
@@ -81,7 +84,9 @@ export function registerScoringRoutes(router: Router) {
       const to = query.to ? new Date(query.to) : new Date();
       const from = query.from ? new Date(query.from) : new Date(to.getTime() - 90 * 86400e3);
       if (from > to) throw new DomainError('validation_failed', '`from` is after `to`', { errors: [{ field: 'query.from', message: 'must not be after `to`' }] });
-      return c.json({ items: await getHealthHistory(c.var.db, await accountIdOf(c, params.externalId), from, to) });
+      c.header('vary', 'Accept-Language');
+      const locale = negotiateLocale(c.req.header('accept-language'));
+      return c.json({ items: await getHealthHistory(c.var.db, await accountIdOf(c, params.externalId), from, to, locale) });
     },
   );
 

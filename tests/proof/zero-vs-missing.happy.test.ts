@@ -96,3 +96,18 @@ describe('zero versus missing', () => {
     expect(m('csat')).toMatchObject({ raw: null, status: 'missing', missingReason: 'stale' });
   });
 });
+
+describe('explanations in the reader’s language', () => {
+  it('translates labels and sentences for Accept-Language zh-CN, missing reasons included', async () => {
+    const res = await s.call('GET', '/v1/accounts/quiet/health', { headers: { 'accept-language': 'zh-CN,zh;q=0.9' } });
+    expect(res.headers.get('vary')).toContain('Accept-Language');
+    const body = (await res.json()) as { explanation: Measure[] };
+    const complaints = body.explanation.find((e) => e.key === 'complaints')!;
+    expect(complaints.sentence).toMatch(/[\u4e00-\u9fff]/);
+    const csat = body.explanation.find((e) => e.key === 'csat')!;
+    expect(csat.missingReason).toBe('stale');
+    expect(csat.sentence).toMatch(/[\u4e00-\u9fff]/);
+    const english = (await (await s.call('GET', '/v1/accounts/quiet/health')).json()) as { explanation: Measure[] };
+    expect(english.explanation.find((e) => e.key === 'complaints')!.sentence).toBe('no complaints in 90 days');
+  });
+});

@@ -1,5 +1,10 @@
 import { mulberry32 } from '../../src/scoring/learn/folds.js';
 import { sigmoid } from '../../src/scoring/learn/logistic.js';
+import type { Kysely } from 'kysely';
+import { createApp } from '../../src/app.js';
+import { createApiKey } from '../../src/auth/repository.js';
+import type { Database } from '../../src/db/schema.js';
+import { createLogger } from '../../src/logger.js';
 import type { TestServer } from './server.js';
 
 /**
@@ -122,8 +127,17 @@ export function generatePortfolio(options: PortfolioOptions): GeneratedPortfolio
   return out;
 }
 
+/** Feeds a generated portfolio through the app's batch API in this process (no server), e.g. into a CLI test's database. */
+export async function loadPortfolioInto(db: Kysely<Database>, portfolio: GeneratedPortfolio): Promise<void> {
+  const { key } = await createApiKey(db, 'portfolio', ['admin']);
+  const app = createApp({ database: () => db, logger: createLogger('silent') });
+  const call: TestServer['call'] = async (method, path, options = {}) =>
+    app.request(path, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(options.body) });
+  await loadPortfolio({ call }, portfolio);
+}
+
 /** Feeds a generated portfolio through the public batch API. */
-export async function loadPortfolio(s: TestServer, portfolio: GeneratedPortfolio): Promise<void> {
+export async function loadPortfolio(s: Pick<TestServer, 'call'>, portfolio: GeneratedPortfolio): Promise<void> {
   const send = async (path: string, items: unknown[], size: number) => {
     for (let i = 0; i < items.length; i += size) {
       const res = await s.call('POST', path, { body: { items: items.slice(i, i + size) } });

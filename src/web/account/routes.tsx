@@ -37,8 +37,8 @@ export function registerAccountPages(web: Hono<WebEnv>) {
     const now = new Date();
     const [token, health, history, fresh, events, usage, alerts, followUps] = await Promise.all([
       accountToken(c.var.db, id),
-      getHealth(c.var.db, id),
-      getHealthHistory(c.var.db, id, new Date(now.getTime() - 90 * 86400e3), now),
+      getHealth(c.var.db, id, webc.locale),
+      getHealthHistory(c.var.db, id, new Date(now.getTime() - 90 * 86400e3), now, webc.locale),
       freshness(c.var.db, id),
       timeline(c.var.db, id),
       usageByMetric(c.var.db, id),
@@ -157,8 +157,7 @@ export function registerAccountPages(web: Hono<WebEnv>) {
                     <td>
                       {m.label} <span class="tag">{m.group}</span>
                     </td>
-                    {/* Sentences come from the scoring API, in English until it translates them (see docs/web-app.md). */}
-                    <td lang={zh ? 'en' : undefined}>{m.sentence}</td>
+                    <td>{m.sentence}</td>
                     <td class="num">{tr.num(m.subScore)}</td>
                     <td class="num">{tr.num(m.weight, 2)}</td>
                     <td class="num">{tr.num(m.points)}</td>
