@@ -92,7 +92,12 @@ export default {
     // The job registry (jobs/registry.ts), claimed exactly as on Node: one run per occurrence.
     const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
     try {
-      await dispatchCronTrigger(db, controller, { logger, settings });
+      // Each job on its own connection, side by side (a trigger fires at most three jobs; Workers allow six connections).
+      await dispatchCronTrigger(db, controller, {
+        logger,
+        settings,
+        connect: () => createPostgresDb({ url: connectionString(env), max: 1 }),
+      });
     } finally {
       ctx.waitUntil(close());
     }

@@ -17,6 +17,13 @@ export interface DispatchOptions {
   settings: JobSettings;
   jobs?: readonly JobDefinition[];
   replica?: string;
+  /**
+   * A database connection of its own for each job (the Worker: one client per
+   * job), so the jobs of one trigger run side by side: deliver-webhooks does
+   * not wait the minute rescore-dirty takes. Without it they share `db`, one
+   * after another.
+   */
+  connect?: () => { db: Kysely<Database>; close: () => Promise<void> };
 }
 
 const normalise = (cron: string) => cron.trim().replace(/\s+/g, ' ');
@@ -32,10 +39,8 @@ export async function dispatchCronTrigger(db: Kysely<Database>, trigger: CronTri
   const jobs = (options.jobs ?? registry).filter((job) => normalise(job.cron) === normalise(trigger.cron));
   if (jobs.length === 0) options.logger.warn('cron trigger matches no job; check wrangler.toml [triggers] crons', { cron: trigger.cron });
   const scheduledFor = new Date(Math.floor(trigger.scheduledTime / 60_000) * 60_000);
-  const results: { job: string; result: ClaimResult | { status: 'ran'; run: JobRun } }[] = [];
-  // One after another: a Worker's database client has a single connection.
-  for (const job of jobs) {
-    const result = await runOccurrence(db, job, {
+  const run = async (job: JobDefinition, on: Kysely<Database>) => {
+    const result = await runOccurrence(on, job, {
       scheduledFor,
       trigger: 'schedule',
       replica: options.replica ?? 'workers',
@@ -43,7 +48,23 @@ export async function dispatchCronTrigger(db: Kysely<Database>, trigger: CronTri
       settings: options.settings,
     });
     options.logger.info('cron trigger dispatched', { job: job.name, scheduledFor: scheduledFor.toISOString(), status: result.status });
-    results.push({ job: job.name, result });
+    return { job: job.name, result };
+  };
+  if (options.connect && jobs.length > 1) {
+    const connect = options.connect;
+    return Promise.all(
+      jobs.map(async (job) => {
+        const own = connect();
+        try {
+          return await run(job, own.db);
+        } finally {
+          await own.close();
+        }
+      }),
+    );
   }
+  const results: { job: string; result: ClaimResult | { status: 'ran'; run: JobRun } }[] = [];
+  // One after another on the one connection.
+  for (const job of jobs) results.push(await run(job, db));
   return results;
 }
