@@ -6,6 +6,7 @@ import { pendingMigrations } from '../db/migrations.js';
 import type { AppEnv } from '../http/env.js';
 import { DomainError } from '../http/problem.js';
 import type { Router } from '../http/route.js';
+import { webhookDocuments } from '../webhooks/outbound/payloads.js';
 
 /** Swagger UI's files, served from the installed package so /docs works offline. */
 export type DocsAssets = (file: 'swagger-ui.css' | 'swagger-ui-bundle.js') => Promise<string | undefined>;
@@ -91,6 +92,8 @@ export function registerSystemRoutes(router: Router, app: Hono<AppEnv>, assets?:
           },
           components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'hs_… API key' } } },
           paths: router.paths,
+          // What outgoing webhooks send (src/webhooks/outbound/payloads.ts).
+          webhooks: webhookDocuments(),
         }, {
           // Requests are validated strictly (src/http/input.ts): an object that says nothing about
           // other keys refuses them, and the document says so.

@@ -11,6 +11,7 @@ import { expect } from 'vitest';
  */
 export interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
+  webhooks?: Record<string, Record<string, Operation>>;
   components?: { schemas?: Record<string, unknown> };
 }
 export interface Operation {
@@ -74,6 +75,12 @@ export class Contract {
     const validate = this.validator(media.schema);
     if (validate(value)) return [];
     return [`${operation.operationId} ${res.status} does not match its schema: ${this.ajv.errorsText(validate.errors)}; body ${body.slice(0, 300)}`];
+  }
+
+  /** Errors of a value against a schema of the document (`#/components/…` references resolved); empty when it matches. */
+  errorsOf(schema: Record<string, unknown>, value: unknown): string[] {
+    const validate = this.validator(schema);
+    return validate(value) ? [] : [this.ajv.errorsText(validate.errors)];
   }
 
   async expectConforms(operation: Operation, res: Response): Promise<void> {
