@@ -15,6 +15,10 @@ import { SLA_HOURS, SOURCES } from './features.js';
  *
  * `$lo` (date) and `$hi` (timestamptz) bound every T, so the scans of the
  * signal tables can be pruned by constant ranges.
+ *
+ * Every step is MATERIALIZED: right after a bulk load the planner may believe
+ * there is one target and put an aggregate on the inner side of a nested
+ * loop, recomputing it for every target (hours on the embedded database).
  */
 export type PartialDay = 'rollup' | 'events' | 'none';
 
@@ -36,41 +40,41 @@ export function featuresSql(targets: string, lo: string, hi: string, partialDay:
 with targets as materialized (
   select x.target_id, x.account_id, x.as_of, (x.as_of at time zone 'UTC')::date as d0 from (${targets}) x
 ),
-acct as (
+acct as materialized (
   select t.target_id, t.account_id, t.as_of, t.d0, a.segment, a.seats as account_seats
     from targets t join accounts a on a.id = t.account_id
 ),
-usage_rows as (
-  select t.target_id, u.day, u.metric, u.events, u.quantity
+usage_rows as materialized (
+  select t.target_id, t.d0, u.day, u.metric, u.events, u.quantity
     from targets t join usage_daily u on u.account_id = t.account_id
    where u.day > ${lo}::date - 200 and u.day <= (${hi}::timestamptz at time zone 'UTC')::date
      and u.day > t.d0 - 180 and ${includeD0}
-  ${rawEvents('t.target_id, t.d0, e.metric, 1::int8, e.quantity', `and e.occurred_at >= ${lo}::date - 1`)}
+  ${rawEvents('t.target_id, t.d0, t.d0, e.metric, 1::int8, e.quantity', `and e.occurred_at >= ${lo}::date - 1`)}
 ),
-usage as (
-  select u.target_id,
-         coalesce(sum(events) filter (where day > t.d0 - 30), 0) as e30,
-         coalesce(sum(events) filter (where day <= t.d0 - 30 and day > t.d0 - 60), 0) as e60,
-         coalesce(sum(events) filter (where day <= t.d0 - 30 and day > t.d0 - 120), 0) / 3.0 as baseline,
-         coalesce(sum(quantity) filter (where day > t.d0 - 30), 0) as q30,
-         count(distinct metric) filter (where day > t.d0 - 30) as breadth,
-         count(distinct day) filter (where day > t.d0 - 30) as active_days,
-         t.d0 - max(day) as days_inactive
-    from usage_rows u join targets t using (target_id)
-   group by u.target_id, t.d0
+usage as materialized (
+  select target_id,
+         coalesce(sum(events) filter (where day > d0 - 30), 0) as e30,
+         coalesce(sum(events) filter (where day <= d0 - 30 and day > d0 - 60), 0) as e60,
+         coalesce(sum(events) filter (where day <= d0 - 30 and day > d0 - 120), 0) / 3.0 as baseline,
+         coalesce(sum(quantity) filter (where day > d0 - 30), 0) as q30,
+         count(distinct metric) filter (where day > d0 - 30) as breadth,
+         count(distinct day) filter (where day > d0 - 30) as active_days,
+         d0 - max(day) as days_inactive
+    from usage_rows
+   group by target_id, d0
 ),
-streaks as (
+streaks as materialized (
   select target_id, greatest(max(gap), max(trail)) as longest
     from (
-      select d.target_id,
-             d.day - lag(d.day, 1, t.d0 - 90) over (partition by d.target_id order by d.day) - 1 as gap,
-             t.d0 - max(d.day) over (partition by d.target_id) as trail
-        from (select distinct target_id, day from usage_rows) d join targets t using (target_id)
-       where d.day > t.d0 - 90
+      select target_id,
+             day - lag(day, 1, d0 - 90) over (partition by target_id order by day) - 1 as gap,
+             d0 - max(day) over (partition by target_id) as trail
+        from (select distinct target_id, d0, day from usage_rows) d
+       where day > d0 - 90
     ) g
    group by target_id
 ),
-users as (
+users as materialized (
   select target_id, count(distinct user_id) as active_users
     from (
       select t.target_id, u.user_id
@@ -80,7 +84,7 @@ users as (
     ) x
    group by target_id
 ),
-ticket_state as (
+ticket_state as materialized (
   -- the stored version is valid at T: read it as it is
   select t.target_id, t.d0, t.as_of, k.opened_at, k.status, k.priority, k.kind, k.first_response_at, k.solved_at,
          k.reopen_count, k.escalated, k.sla_breached, k.satisfaction
@@ -104,7 +108,7 @@ ticket_state as (
        order by h.source_updated_at desc limit 1) v on true
    where k.opened_at <= t.as_of and k.source_updated_at > t.as_of
 ),
-support as (
+support as materialized (
   select target_id,
          coalesce(sum(case priority when 'urgent' then 4 when 'high' then 2 when 'normal' then 1 else 0.5 end)
                   filter (where status in ${OPEN}), 0) as open_weight,
@@ -122,7 +126,7 @@ support as (
     from ticket_state k
    group by target_id, d0
 ),
-surveys as (
+surveys as materialized (
   select t.target_id,
          (array_agg(score order by responded_at desc) filter (where kind = 'nps'))[1] as latest_nps,
          avg(score) filter (where kind = 'nps' and responded_at > ${dayStart('t.d0 - 90')}) as nps_recent,
@@ -134,7 +138,7 @@ surveys as (
    where s.responded_at <= t.as_of and s.responded_at <= ${hi}::timestamptz
    group by t.target_id, t.d0
 ),
-contract_state as (
+contract_state as materialized (
   select t.target_id, t.d0, c.contract_id, c.start_date, c.auto_renew,
          coalesce(v.status, case when o.occurred_on < t.d0 then o.kind else 'active' end) as status,
          coalesce(v.payment_status, 'current') as payment_status,
@@ -151,13 +155,13 @@ contract_state as (
        order by h.changed_at limit 1) f on v.status is null
     left join outcomes o on v.status is null and o.account_id = c.account_id and o.outcome_key = 'contract:' || c.contract_id
 ),
-contract_rank as (
+contract_rank as materialized (
   select *,
          row_number() over (partition by target_id order by (status in ('active', 'renewed')) desc, end_date desc, contract_id) as rn,
          row_number() over (partition by target_id order by start_date desc, contract_id) as recency
     from contract_state
 ),
-commercial as (
+commercial as materialized (
   select target_id,
          max(end_date - d0) filter (where rn = 1) as days_to_renewal,
          max(case when auto_renew then 0 else 1 end) filter (where rn = 1) as auto_renew_off,
@@ -171,14 +175,14 @@ commercial as (
     from contract_rank
    group by target_id
 ),
-history as (
+history as materialized (
   select t.target_id,
          (select count(*) from outcomes o where o.account_id = t.account_id and o.kind = 'downgraded' and o.occurred_on < t.d0) as downgrades,
          (select count(distinct h.contract_id) from contract_history h
            where h.account_id = t.account_id and h.payment_status = 'overdue' and h.changed_at <= t.as_of) as overdue_contracts
     from targets t
 ),
-workspace as (
+workspace as materialized (
   select d.d0, ${SOURCES.map((s) => `d.d0 - (select max(day) from source_days where source = '${s}' and day <= d.d0) as ${s}_ws_seen`).join(', ')}
     from (select distinct d0 from targets) d
 )

@@ -46,17 +46,22 @@ export async function loadFeatures(trx: Db, targets: FeatureTargets): Promise<nu
     )
     .execute(trx);
   await sql`truncate hs_features`.execute(trx);
-  const [relation, params, partialDay] =
-    'table' in targets
-      ? ['select target_id, account_id, as_of from hs_targets', [utcDay(targets.from), targets.to.toISOString()], targets.partialDay]
-      : [
-          `select id as target_id, id as account_id, $2::timestamptz as as_of from accounts
-            where archived_at is null and ($3::int8[] is null or id = any($3::int8[]))`,
-          [utcDay(targets.at), targets.at.toISOString(), targets.accountIds],
-          (targets.live ? 'rollup' : isMidnight(targets.at) ? 'none' : 'events') as PartialDay,
-        ];
+  // The targets go into a table of their own and are analyzed, so the planner knows how many there are.
+  await sql`create temp table if not exists hs_feature_targets (target_id int8 primary key, account_id int8, as_of timestamptz) on commit drop`.execute(trx);
+  await sql`truncate hs_feature_targets`.execute(trx);
+  if ('table' in targets) {
+    await sql`insert into hs_feature_targets select target_id, account_id, as_of from hs_targets`.execute(trx);
+  } else {
+    await sql`insert into hs_feature_targets select id, id, ${targets.at.toISOString()}::timestamptz from accounts
+               where archived_at is null and (${targets.accountIds}::int8[] is null or id = any(${targets.accountIds}::int8[]))`.execute(trx);
+  }
+  await sql`analyze hs_feature_targets`.execute(trx);
+  const [from, to] = 'table' in targets ? [targets.from, targets.to] : [targets.at, targets.at];
+  const partialDay: PartialDay = 'table' in targets ? targets.partialDay : targets.live ? 'rollup' : isMidnight(targets.at) ? 'none' : 'events';
+  const params = [utcDay(from), to.toISOString()];
   const insert = `insert into hs_features (target_id, account_id, as_of, segment, ${FEATURE_COLUMNS.join(', ')})
-    select target_id, account_id, as_of, segment, ${FEATURE_COLUMNS.join(', ')} from (${featuresSql(relation, '$1', '$2', partialDay)}) f`;
+    select target_id, account_id, as_of, segment, ${FEATURE_COLUMNS.join(', ')}
+      from (${featuresSql('select target_id, account_id, as_of from hs_feature_targets', '$1', '$2', partialDay)}) f`;
   const result = await trx.executeQuery(CompiledQuery.raw(insert, params));
   await sql`analyze hs_features`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
