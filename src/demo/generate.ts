@@ -641,7 +641,7 @@ export async function demoCommand(args: string[], withDatabase: WithDatabase): P
   console.log(line('tickets', result.signals.tickets));
   console.log(line('surveys', result.signals.surveys));
   console.log(line('usage events', result.signals.usage));
-  console.log(`  settled        ${settled.scored} accounts scored, ${settled.alerts.opened ?? 0} alerts opened, ${settled.followUps.created} follow-ups planned, ${settled.teamMembers} owners added to the team`);
+  console.log(`  settled        ${settled.scored} accounts scored, ${settled.openAlerts} churn alerts open, ${settled.followUps.created} follow-ups planned, ${settled.teamMembers} owners added to the team`);
   console.log(`done in ${seconds.toFixed(1)} s`);
   console.log(signInInstructions(team));
   if (result.errors.length > 0) throw new Error(`the generator produced invalid items:\n  ${result.errors.join('\n  ')}`);

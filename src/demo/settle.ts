@@ -44,5 +44,11 @@ export async function settleDemo(db: Kysely<Database>) {
   }
   const alerts = await sweepAlerts(db);
   const followUps = await planFollowUps(db);
-  return { teamMembers, scored, alerts, followUps };
+  // Alerts open as scores change (and in the sweep): count what is open now.
+  const { n: openAlerts } = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '<>', 'resolved')
+    .executeTakeFirstOrThrow();
+  return { teamMembers, scored, alerts, openAlerts: Number(openAlerts), followUps };
 }
