@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { pruneExpiredKeys } from '../src/idempotency/repository.js';
 import { pruneInboundWebhookMessages, pruneUsageEvents } from '../src/jobs/prune.js';
-import { sweepAlerts } from '../src/alerts/index.js';
+import { raiseAlerts, sweepAlerts } from '../src/alerts/index.js';
 import { drainOutbox, pruneOutbox } from '../src/webhooks/outbound/index.js';
 import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-ups/index.js';
 import { RESCORE_WINDOW_MS, rescoreUntil } from '../src/scoring/jobs.js';
@@ -21,14 +21,14 @@ export const registry: readonly JobDefinition[] = [
     name: 'rescore-dirty',
     cron: '* * * * *',
     description: 'Incremental rescoring: recomputes accounts whose signals changed, within about a second, until the next minute’s run.',
-    handler: async ({ db, scheduledFor, signal }) => rescoreUntil(db, new Date(scheduledFor.getTime() + RESCORE_WINDOW_MS), { signal }),
+    handler: async ({ db, scheduledFor, signal }) => rescoreUntil(db, new Date(scheduledFor.getTime() + RESCORE_WINDOW_MS), { signal, after: raiseAlerts }),
   },
   {
     name: 'recompute-all',
     cron: '7 2 * * *',
     description: 'Nightly full recompute and snapshot of every account; refreshes the segment percentiles.',
     handler: async ({ db }) => {
-      const result = await recomputeAll(db);
+      const result = await recomputeAll(db, undefined, raiseAlerts);
       return { accounts: result.accounts, changed: result.changed, bandChanges: result.bandChanges.length };
     },
   },

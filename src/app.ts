@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import { registerAccountRoutes } from './accounts/routes.js';
+import { raiseAlerts } from './alerts/after-scoring.js';
 import { registerAlertRoutes } from './alerts/routes.js';
 import { registerFollowUpRoutes } from './follow-ups/routes.js';
 import { registerKeyRoutes } from './auth/routes.js';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps) {
     c.set('db', deps.database(c.env));
     c.set('logger', deps.logger);
     c.set('allowPrivateWebhookUrls', deps.allowPrivateWebhookUrls ?? false);
+    c.set('afterScoring', raiseAlerts);
     c.header('x-request-id', c.var.requestId);
     await next();
     deps.logger.info('request', {

@@ -1,3 +1,4 @@
+import { raiseAlerts } from '../../src/alerts/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -47,7 +48,7 @@ function startRescoring(db: Parameters<typeof recomputeDirty>[0], everyMs: numbe
     while (!stopped) {
       const started = performance.now();
       try {
-        const result = await recomputeDirty(db);
+        const result = await recomputeDirty(db, undefined, raiseAlerts);
         process.send?.({ rescore: { at: Date.now(), ms: performance.now() - started, claimed: result.claimed, changed: result.changed } });
       } catch (err) {
         process.send?.({ rescore: { at: Date.now(), ms: performance.now() - started, error: String(err) } });

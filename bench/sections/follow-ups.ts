@@ -1,3 +1,4 @@
+import { raiseAlerts } from '../../src/alerts/index.js';
 import { sql } from 'kysely';
 import { planFollowUps } from '../../src/follow-ups/planner.js';
 import { ensureDefaultPlaybooks } from '../../src/follow-ups/playbooks.js';
@@ -56,7 +57,7 @@ async function seed(ctx: BenchContext) {
            id % 4 <> 0, case when id % 40 = 0 then 'overdue' else 'current' end
       from accounts`.execute(ctx.db);
   const started = performance.now();
-  const scored = await recomputeAll(ctx.db);
+  const scored = await recomputeAll(ctx.db, undefined, raiseAlerts);
   const recomputeSeconds = seconds(started);
   const { rows } = await sql<{ red: number; alerts: number }>`
     select (select count(*)::int from health_scores where band = 'red') as red,

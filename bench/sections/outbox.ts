@@ -1,3 +1,4 @@
+import { raiseAlerts } from '../../src/alerts/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
@@ -159,7 +160,7 @@ async function answerNps(ctx: BenchContext, accountId: number, score: number) {
 async function scoreChangeLatency(ctx: BenchContext, target: Receiver, ids: number[]) {
   const { subscription } = await createSubscription(ctx.db, { url: `${target.url}/latency`, eventTypes: ['health.band_changed'] });
   for (const id of ids) await answerNps(ctx, id, 10);
-  await recompute(ctx.db, { accountIds: ids }); // every probe green
+  await recompute(ctx.db, { accountIds: ids, after: raiseAlerts }); // every probe green
   while ((await pendingOf(ctx, subscription.id)).pending > 0) await sleep(50);
   await target.collect();
 
@@ -167,7 +168,7 @@ async function scoreChangeLatency(ctx: BenchContext, target: Receiver, ids: numb
   for (const accountId of ids) {
     await answerNps(ctx, accountId, 0);
     const start = now();
-    await recompute(ctx.db, { accountIds: [accountId] });
+    await recompute(ctx.db, { accountIds: [accountId], after: raiseAlerts });
     const committed = now();
     probes.push({ accountId, start, committed, recomputeMs: committed - start });
     await sleep(PROBE_EVERY_MS);

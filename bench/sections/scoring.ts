@@ -1,3 +1,4 @@
+import { raiseAlerts } from '../../src/alerts/index.js';
 import { sql } from 'kysely';
 import postgres from 'postgres';
 import { createPostgresDb } from '../../src/db/postgres.js';
@@ -200,7 +201,7 @@ async function measure(
   let first: RecomputeResult | undefined;
   let firstError: string | undefined;
   try {
-    first = await recomputeAll(db);
+    first = await recomputeAll(db, undefined, raiseAlerts);
   } catch (err) {
     // At 1,000,000 accounts it throws (a spread of every band change into push()); see docs/benchmarks.md.
     firstError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -217,7 +218,7 @@ async function measure(
     started = performance.now();
     chunked = { seconds: 0, chunks: 0, changed: 0 };
     for (let i = 0; i < ids.length; i += FIRST_SCORING_CHUNK) {
-      const result = await recompute(db, { accountIds: ids.slice(i, i + FIRST_SCORING_CHUNK) });
+      const result = await recompute(db, { accountIds: ids.slice(i, i + FIRST_SCORING_CHUNK), after: raiseAlerts });
       chunked.chunks++;
       chunked.changed += result.changed;
     }
@@ -227,7 +228,7 @@ async function measure(
   fullBare.push(await bareGroupBy(ctx, null));
   ctx.log('recomputeAll again (nothing changed)');
   started = performance.now();
-  const second = await recomputeAll(db);
+  const second = await recomputeAll(db, undefined, raiseAlerts);
   const secondSeconds = seconds(started);
   ctx.log(`  ${secondSeconds.toFixed(1)} s, ${fmt(second.changed)} written`);
   const bareFull = fullBare.reduce((a, b) => a + b, 0) / fullBare.length;
@@ -248,7 +249,7 @@ async function measure(
     await sql`insert into rescore_queue (account_id) select id from unnest(${ids}::int8[]) id on conflict do nothing`.execute(ctx.db);
     const bare = await bareGroupBy(ctx, ids);
     started = performance.now();
-    const result = await recomputeDirty(db, DIRTY);
+    const result = await recomputeDirty(db, DIRTY, raiseAlerts);
     const recompute = seconds(started);
     incremental.push({ recompute, bare, claimed: result.claimed, changed: result.changed });
     ctx.log(`incremental round ${round + 1}: recomputeDirty ${recompute.toFixed(3)} s (${result.claimed} claimed, ${result.changed} written), bare ${bare.toFixed(3)} s`);

@@ -89,6 +89,12 @@ export async function upsertAccounts(db: Db, inputs: AccountInput[]): Promise<Ma
   return outcomes;
 }
 
+/** The internal id of an account (archived ones too), or undefined. */
+export async function findAccountId(db: Db, externalId: string): Promise<number | undefined> {
+  const row = await db.selectFrom('accounts').select('id').where('external_id', '=', externalId).executeTakeFirst();
+  return row?.id;
+}
+
 export async function findAccount(db: Db, externalId: string): Promise<Account | undefined> {
   const row = await db.selectFrom('accounts').selectAll().where('external_id', '=', externalId).executeTakeFirst();
   return row ? toAccount(row) : undefined;

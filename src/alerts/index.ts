@@ -6,6 +6,7 @@
  *  - `sweepAlerts(db)`: the cron job (every account; snoozes; owners).
  */
 export { enqueueBandChanges } from './digest.js';
+export { raiseAlerts } from './after-scoring.js';
 export { type EvaluationSummary, evaluateRules, sweepAlerts } from './evaluate.js';
 export { registerAlertRoutes } from './routes.js';
 export { DEFAULT_RULE_SET, type RuleSetDefinition, ruleSetDefinitionSchema } from './rules.js';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { sweepAlerts } from '../alerts/index.js';
+import { raiseAlerts, sweepAlerts } from '../alerts/index.js';
 import type { Database } from '../db/schema.js';
 import { planFollowUps } from '../follow-ups/index.js';
 import { recomputeDirty } from '../scoring/recompute.js';
@@ -38,7 +38,7 @@ export async function settleDemo(db: Kysely<Database>) {
   }
   let scored = 0;
   for (let pass = 0; pass < 1_000; pass++) {
-    const result = await recomputeDirty(db);
+    const result = await recomputeDirty(db, undefined, raiseAlerts);
     scored += result.claimed;
     if (result.claimed === 0) break;
   }

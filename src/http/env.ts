@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Principal } from '../auth/keys.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import type { AfterScoring } from '../scoring/recompute.js';
 
 /** What every handler can read from `c.var`. */
 export interface AppVariables {
@@ -11,6 +12,8 @@ export interface AppVariables {
   principal?: Principal;
   /** WEBHOOK_ALLOW_PRIVATE_URLS: subscriptions may point to localhost and private networks. */
   allowPrivateWebhookUrls: boolean;
+  /** What runs after a recompute in a request, in its transaction: the churn-risk alerts. */
+  afterScoring: AfterScoring;
 }
 
 export interface AppEnv {

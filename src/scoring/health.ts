@@ -116,6 +116,14 @@ async function describeHealth(db: Db, accountId: number, row: ScoreRow, at: Date
   };
 }
 
+/** Records a CSM's manual adjustment of an account's score (the caller rescores it in the same transaction). */
+export async function addPulse(trx: Db, accountId: number, pulse: { adjustment: number; reason: string; author: string | null; expiresAt: string }) {
+  await trx
+    .insertInto('health_pulses')
+    .values({ account_id: accountId, adjustment: pulse.adjustment, reason: pulse.reason, author: pulse.author, expires_at: pulse.expiresAt })
+    .execute();
+}
+
 /** Snapshots in a time range, each with what moved the score since the one before it. */
 export async function getHealthHistory(db: Db, accountId: number, from: Date, to: Date, locale: Locale = 'en') {
   const rows = await db

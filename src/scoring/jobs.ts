@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { recomputeDirty } from './recompute.js';
+import { type AfterScoring, recomputeDirty } from './recompute.js';
 
 /** How long after its occurrence a run keeps draining: nearly to the next minute's run. */
 export const RESCORE_WINDOW_MS = 58_000;
@@ -13,13 +13,17 @@ export const RESCORE_WINDOW_MS = 58_000;
  * exactly once across replicas. Runs that meet (a late start, a skewed clock)
  * take disjoint accounts: recomputeDirty claims with SKIP LOCKED.
  */
-export async function rescoreUntil(db: Kysely<Database>, until: Date, options: { idleMs?: number; signal?: AbortSignal } = {}) {
+export async function rescoreUntil(
+  db: Kysely<Database>,
+  until: Date,
+  options: { idleMs?: number; signal?: AbortSignal; after?: AfterScoring } = {},
+) {
   // A late start (catch-up after downtime) still makes one pass.
   const deadline = Math.max(until.getTime(), Date.now() + 1);
   const counts = { passes: 0, accounts: 0, changed: 0, bandChanges: 0 };
   // Shutdown (options.signal) ends the loop after the pass in progress.
   while (Date.now() < deadline && !options.signal?.aborted) {
-    const result = await recomputeDirty(db);
+    const result = await recomputeDirty(db, undefined, options.after);
     counts.passes++;
     counts.accounts += result.claimed;
     counts.changed += result.changed;

@@ -1,8 +1,7 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
-import { enqueueBandChanges, evaluateRules } from '../alerts/index.js';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { FEATURE_NAMES, OBSERVED_COLUMNS } from './features.js';
+import { FEATURE_NAMES, FEATURES, type FeatureName, OBSERVED_COLUMNS, workspaceColumn } from './features.js';
 import { featuresSql, type PartialDay } from './features-sql.js';
 import type { Band } from './model.js';
 import { measuresOf, type ScorecardDefinition } from './scorecard.js';
@@ -135,15 +134,17 @@ export async function refreshDistributions(trx: Db, features: string[], target: 
          negated_breakpoints = excluded.negated_breakpoints${target === 'feature_distributions' ? ', computed_at = now()' : ''}`;
   for (const feature of features) {
     if (!(FEATURE_NAMES as string[]).includes(feature)) throw new Error(`unknown feature ${feature}`);
+    // Zeros of a source nobody has sent data of yet are not values to rank against.
+    const present = `${feature} is not null and ${workspaceColumn(FEATURES[feature as FeatureName].source)} is not null`;
     const quantiles = `array[${QUANTILES.join(',')}]::float8[]`;
     await sql
       .raw(
         `insert into ${target} (feature, segment_key, breakpoints, negated_breakpoints)
          select '${feature}', segment_key, percentile_cont(${quantiles}) within group (order by value),
                 percentile_cont(${quantiles}) within group (order by -value)
-           from (select coalesce(segment, '') as segment_key, ${feature} as value from hs_features where ${feature} is not null
+           from (select coalesce(segment, '') as segment_key, ${feature} as value from hs_features where ${present}
                  union all
-                 select '*', ${feature} from hs_features where ${feature} is not null) v
+                 select '*', ${feature} from hs_features where ${present}) v
           group by segment_key
          ${upsert}`,
       )
@@ -154,7 +155,7 @@ export async function refreshDistributions(trx: Db, features: string[], target: 
     await sql
       .raw(
         `insert into ${target} (feature, segment_key, breakpoints, negated_breakpoints)
-         select '${feature}', '*', '{}', '{}' where not exists (select 1 from hs_features where ${feature} is not null)
+         select '${feature}', '*', '{}', '{}' where not exists (select 1 from hs_features where ${present})
          ${upsert}`,
       )
       .execute(trx);
@@ -247,9 +248,18 @@ select (select count(*)::int from computed) as accounts,
   return { accounts: row.accounts, changed: row.changed, bandChanges };
 }
 
+/**
+ * What runs after scoring, in the same transaction, with what it changed: the
+ * composition root passes the churn-risk alerts (src/alerts raiseAlerts), so
+ * scoring itself depends on nothing downstream of it.
+ */
+export type AfterScoring = (trx: Db, accountIds: number[] | null, result: RecomputeResult) => Promise<void>;
+
 export interface RecomputeOptions {
   /** Some accounts (the incremental run) or all (null). */
   accountIds: number[] | null;
+  /** Run after scoring, in its transaction (the alerts). */
+  after?: AfterScoring;
   /** The instant scored as now (default: the clock); tests freeze it. */
   at?: Date;
   /** Refresh the percentile distributions and feature information first (the full run does). */
@@ -296,9 +306,7 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
       // Not push(...): a million band changes would overflow the call stack.
       for (const change of result.bandChanges) total.bandChanges.push(change);
     }
-    // Alerts hook (src/alerts): band-change events and churn-risk rules, in this transaction.
-    await enqueueBandChanges(trx, total.bandChanges);
-    await evaluateRules(trx, options.accountIds, total);
+    await options.after?.(trx, options.accountIds, total);
     return total;
   });
 }
@@ -315,7 +323,7 @@ export const RESCORE_LEASE_SECONDS = 120;
  * the lease runs out and the accounts are taken again. Given a transaction,
  * everything happens in it.
  */
-export async function recomputeDirty(db: Db, limit = 10_000): Promise<RecomputeResult & { claimed: number }> {
+export async function recomputeDirty(db: Db, limit = 10_000, after?: AfterScoring): Promise<RecomputeResult & { claimed: number }> {
   // marked_at travels as text: a JS Date would drop its microseconds.
   const { rows: claimed } = await sql<{ account_id: number; marked_at: string }>`
     update rescore_queue q set claimed_until = now() + ${RESCORE_LEASE_SECONDS}::int * interval '1 second'
@@ -328,7 +336,7 @@ export async function recomputeDirty(db: Db, limit = 10_000): Promise<RecomputeR
   if (claimed.length === 0) return { accounts: 0, changed: 0, bandChanges: [], claimed: 0 };
   const ids = claimed.map((r) => Number(r.account_id));
   return inTransaction(db, async (trx) => {
-    const result = await recompute(trx, { accountIds: ids });
+    const result = await recompute(trx, { accountIds: ids, after });
     // A mark renewed during the recompute (a later marked_at) stays, free to be claimed again.
     await sql`
       with done as (
@@ -341,10 +349,10 @@ export async function recomputeDirty(db: Db, limit = 10_000): Promise<RecomputeR
 }
 
 /** The nightly run: everyone, distributions refreshed, queue cleared of what this run covered. */
-export async function recomputeAll(db: Db, at?: Date): Promise<RecomputeResult> {
+export async function recomputeAll(db: Db, at?: Date, after?: AfterScoring): Promise<RecomputeResult> {
   return inTransaction(db, async (trx) => {
     const started = await sql<{ now: Date }>`select now() as now`.execute(trx);
-    const result = await recompute(trx, { accountIds: null, at, refreshDistributions: true });
+    const result = await recompute(trx, { accountIds: null, at, refreshDistributions: true, after });
     await sql`delete from rescore_queue where marked_at <= ${started.rows[0]!.now}`.execute(trx);
     return result;
   });

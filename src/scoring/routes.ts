@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
@@ -6,8 +5,9 @@ import { encodeCursor } from '../http/cursor.js';
 import { toCsv } from '../http/csv.js';
 import { DomainError, notFound } from '../http/problem.js';
 import type { Router } from '../http/route.js';
+import { findAccountId } from '../accounts/repository.js';
 import { negotiateLocale } from '../i18n/index.js';
-import { getHealth, getHealthAsOf, getHealthHistory, healthFeed } from './health.js';
+import { addPulse, getHealth, getHealthAsOf, getHealthHistory, healthFeed } from './health.js';
 import { previewScorecard } from './preview.js';
 import { recompute } from './recompute.js';
 import {
@@ -34,9 +34,9 @@ const toJson = (card: Scorecard) => ({
 });
 
 async function accountIdOf(c: Context<AppEnv>, externalId: string) {
-  const row = await c.var.db.selectFrom('accounts').select('id').where('external_id', '=', externalId).executeTakeFirst();
-  if (!row) throw notFound(`account ${externalId}`);
-  return row.id;
+  const id = await findAccountId(c.var.db, externalId);
+  if (id === undefined) throw notFound(`account ${externalId}`);
+  return id;
 }
 
 export function registerScoringRoutes(router: Router) {
@@ -105,11 +105,8 @@ export function registerScoringRoutes(router: Router) {
     async (c, { params, body }) => {
       const accountId = await accountIdOf(c, params.externalId);
       await inTransaction(c.var.db, async (trx) => {
-        await trx
-          .insertInto('health_pulses')
-          .values({ account_id: accountId, adjustment: body.adjustment, reason: body.reason, author: body.author ?? c.var.principal?.name ?? null, expires_at: body.expiresAt })
-          .execute();
-        await recompute(trx, { accountIds: [accountId] });
+        await addPulse(trx, accountId, { adjustment: body.adjustment, reason: body.reason, author: body.author ?? c.var.principal?.name ?? null, expiresAt: body.expiresAt });
+        await recompute(trx, { accountIds: [accountId], after: c.var.afterScoring });
       });
       const health = await getHealth(c.var.db, accountId);
       if (!health) throw new DomainError('unprocessable', 'the account has no data to score yet, so a pulse cannot apply');
@@ -224,14 +221,6 @@ export function registerScoringRoutes(router: Router) {
       const card = await inTransaction(c.var.db, async (trx) => {
         const activated = await activateScorecard(trx, params.id);
         if (!activated) throw notFound(`scorecard ${params.id}`);
-        const others = (await listScorecards(trx)).filter((s) => s.active && s.segment !== null).map((s) => s.segment!);
-        await sql`
-          insert into rescore_queue (account_id, marked_at)
-          select id, now() from accounts
-           where archived_at is null
-             and (${activated.segment}::text is null and (segment is null or segment <> all(${others}::text[]))
-                  or segment = ${activated.segment}::text)
-          on conflict (account_id) do update set marked_at = excluded.marked_at`.execute(trx);
         return activated;
       });
       return c.json(toJson(card));

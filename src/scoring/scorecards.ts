@@ -79,7 +79,21 @@ export async function createScorecardVersion(db: Db, segment: string | null, def
   return toScorecard(row);
 }
 
-/** Makes a version the active one of its segment (the caller owns the transaction). */
+/**
+ * Makes a version the active one of its segment and queues the accounts it
+ * applies to for rescoring (the caller owns the transaction); undefined when
+ * there is no such version.
+ */
 export async function activateScorecard(trx: Db, id: number): Promise<Scorecard | undefined> {
-  return (await activateVersion(trx, SCORECARDS, id)) ? findScorecard(trx, id) : undefined;
+  if (!(await activateVersion(trx, SCORECARDS, id))) return undefined;
+  const activated = (await findScorecard(trx, id))!;
+  const others = (await listScorecards(trx)).filter((s) => s.active && s.segment !== null).map((s) => s.segment!);
+  await sql`
+    insert into rescore_queue (account_id, marked_at)
+    select id, now() from accounts
+     where archived_at is null
+       and (${activated.segment}::text is null and (segment is null or segment <> all(${others}::text[]))
+            or segment = ${activated.segment}::text)
+    on conflict (account_id) do update set marked_at = excluded.marked_at`.execute(trx);
+  return activated;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { raiseAlerts } from '../../src/alerts/after-scoring.js';
 import { sweepAlerts } from '../../src/alerts/evaluate.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
 import { expectProblem } from '../support/problem.js';
@@ -272,7 +273,7 @@ describe('the recompute hook', () => {
         ],
       },
     });
-    expect((await recomputeDirty(s.db)).bandChanges).toEqual([expect.objectContaining({ band: 'red', previous: null })]);
+    expect((await recomputeDirty(s.db, undefined, raiseAlerts)).bandChanges).toEqual([expect.objectContaining({ band: 'red', previous: null })]);
 
     const alerts = (await list('?account=struggling')).items;
     expect(alerts.map((a) => a.ruleKey).sort()).toEqual(['detractor_with_escalation', 'entered_red', 'renewal_at_risk']);
@@ -291,7 +292,7 @@ describe('the recompute hook', () => {
     await s.call('POST', '/v1/tickets/batch', {
       body: { items: [{ ticketId: 's-1', account: 'struggling', status: 'solved', priority: 'urgent', openedAt: ago(9), solvedAt: ago(0), updatedAt: ago(0), escalated: true }] },
     });
-    await recomputeDirty(s.db);
+    await recomputeDirty(s.db, undefined, raiseAlerts);
     expect(await alertFor('struggling', 'detractor_with_escalation')).toMatchObject({ status: 'resolved', resolution: 'condition_cleared' });
     expect((await eventsOf(s.db, accountId, 'churn_risk.resolved')).map((e) => e.payload.alert.ruleKey)).toEqual(['detractor_with_escalation']);
   });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rescoreUntil } from '../../src/scoring/jobs.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
+import { DEFAULT_SCORECARD } from '../../src/scoring/scorecard.js';
+import { activateScorecard, createScorecardVersion } from '../../src/scoring/scorecards.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;
@@ -43,7 +45,11 @@ describe('the rescore-dirty job body', () => {
 
 describe('percentile features nobody has yet', () => {
   it('are recorded as computed, empty, so incremental runs do not refresh them again', async () => {
-    // No account has tickets: the default scorecard's ticket-volume percentile has no data.
+    // A scorecard ranking ticket volume by percentile, while no account has tickets.
+    const card = structuredClone(DEFAULT_SCORECARD);
+    card.groups[1]!.measures.push({ key: 'ticket_volume', label: 'Tickets per seat', feature: 'tickets_per_seat_90d', weight: 4, mapping: { type: 'percentile', higherIsBetter: false } });
+    const created = await createScorecardVersion(s.db, null, card);
+    await s.db.transaction().execute((trx) => activateScorecard(trx, created.id));
     const distribution = () =>
       s.db.selectFrom('feature_distributions').select(['breakpoints', 'computed_at']).where('feature', '=', 'tickets_per_seat_90d').where('segment_key', '=', '*').executeTakeFirst();
     await rescoreUntil(s.db, new Date(Date.now() - 1)); // whatever is queued
@@ -54,6 +60,12 @@ describe('percentile features nobody has yet', () => {
     expect((await post('pct-2')).status).toBe(200);
     expect(await rescoreUntil(s.db, new Date(Date.now() - 1))).toMatchObject({ accounts: 1 });
     expect((await distribution())?.computed_at).toEqual(first!.computed_at);
+    // Nor is the count of distinct values behind "no information" taken again.
+    const information = () => s.db.selectFrom('feature_information').select('computed_at').where('feature', '=', 'tickets_per_seat_90d').executeTakeFirstOrThrow();
+    const counted = await information();
+    expect((await post('pct-3')).status).toBe(200);
+    expect(await rescoreUntil(s.db, new Date(Date.now() - 1))).toMatchObject({ accounts: 1 });
+    expect((await information()).computed_at).toEqual(counted.computed_at);
   });
 });
 

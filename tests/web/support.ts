@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../../src/app.js';
-import { evaluateRules } from '../../src/alerts/index.js';
+import { raiseAlerts } from '../../src/alerts/index.js';
 import { jsonb } from '../../src/db/params.js';
 import type { Database } from '../../src/db/schema.js';
 import { generateDemo } from '../../src/demo/generate.js';
@@ -68,8 +68,7 @@ export interface Fixture {
  */
 export async function seed(db: Kysely<Database>): Promise<Fixture> {
   await generateDemo(db, { accounts: 24, seed: 11 });
-  await recompute(db, { accountIds: null, refreshDistributions: true });
-  await evaluateRules(db, null).catch(() => undefined);
+  await recompute(db, { accountIds: null, refreshDistributions: true, after: raiseAlerts });
   await createDemoPeople(db, PASSWORD);
   const account = await db
     .selectFrom('accounts as a')

@@ -7,7 +7,7 @@ import { inTransaction } from '../../db/transaction.js';
 import { listFollowUps } from '../../follow-ups/repository.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { may } from '../../people/roles.js';
-import { getHealth, getHealthHistory } from '../../scoring/health.js';
+import { addPulse, getHealth, getHealthHistory } from '../../scoring/health.js';
 import { recompute } from '../../scoring/recompute.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { Band, CsrfField, Layout } from '../layout.js';
@@ -300,11 +300,8 @@ export function registerAccountPages(web: Hono<WebEnv>) {
       throw new PageError(422, 'error.badRequest', c.var.web.tr.t('account.pulseInvalid'));
     }
     await inTransaction(c.var.db, async (trx) => {
-      await trx
-        .insertInto('health_pulses')
-        .values({ account_id: id, adjustment: parsed.data.adjustment, reason: parsed.data.reason, author: person.email, expires_at: expiresAt })
-        .execute();
-      await recompute(trx, { accountIds: [id] });
+      await addPulse(trx, id, { adjustment: parsed.data.adjustment, reason: parsed.data.reason, author: person.email, expiresAt: expiresAt.toISOString() });
+      await recompute(trx, { accountIds: [id], after: c.var.afterScoring });
     });
     return done(c, `/accounts/${encodeURIComponent(account.externalId)}`, 'notice.pulseAdded');
   });

@@ -1,6 +1,5 @@
 /** @jsxImportSource hono/jsx */
 import type { Hono } from 'hono';
-import { sql } from 'kysely';
 import { sqlState } from '../../db/errors.js';
 import { inTransaction } from '../../db/transaction.js';
 import type { MessageKey } from '../../i18n/index.js';
@@ -232,18 +231,9 @@ export function registerScorecardPages(web: Hono<WebEnv>) {
   web.post('/scorecards/:id/activate', async (c) => {
     requirePermission(c, 'edit_scorecards');
     const id = idParam(c);
-    // As POST /v1/scorecards/{id}/activate: activate, then queue the accounts it applies to for rescoring.
+    // As POST /v1/scorecards/{id}/activate: activate, and the accounts it applies to are queued for rescoring.
     await inTransaction(c.var.db, async (trx) => {
-      const activated = await activateScorecard(trx, id);
-      if (!activated) throw new PageError(404, 'error.notFound');
-      const others = (await listScorecards(trx)).filter((s) => s.active && s.segment !== null).map((s) => s.segment!);
-      await sql`
-        insert into rescore_queue (account_id, marked_at)
-        select id, now() from accounts
-         where archived_at is null
-           and (${activated.segment}::text is null and (segment is null or segment <> all(${others}::text[]))
-                or segment = ${activated.segment}::text)
-        on conflict (account_id) do update set marked_at = excluded.marked_at`.execute(trx);
+      if (!(await activateScorecard(trx, id))) throw new PageError(404, 'error.notFound');
     });
     return done(c, `/scorecards/${id}`, 'notice.scorecardActivated');
   });

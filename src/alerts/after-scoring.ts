@@ -1,0 +1,14 @@
+import type { AfterScoring } from '../scoring/recompute.js';
+import { enqueueBandChanges } from './digest.js';
+import { evaluateRules } from './evaluate.js';
+
+/**
+ * What a recompute hands to alerts, in its transaction: a health.band_changed
+ * event per band change, then the churn-risk rules over the accounts it
+ * scored. Passed to scoring as its `after` hook by the composition roots
+ * (createApp, the job registry, the demo), so scoring never imports alerts.
+ */
+export const raiseAlerts: AfterScoring = async (trx, accountIds, result) => {
+  await enqueueBandChanges(trx, result.bandChanges);
+  await evaluateRules(trx, accountIds, result);
+};
