@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { isTransientConflict } from './errors.js';
+import { retrying } from './retry.js';
 
 /**
  * Runs fn in a transaction, or inside the caller's when there already is one
@@ -18,12 +19,5 @@ export function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Pr
  */
 export async function inRetriedTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>, attempts = 4): Promise<T> {
   if (db.isTransaction) return fn(db);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(fn);
-    } catch (err) {
-      if (attempt >= attempts || !isTransientConflict(err)) throw err;
-      await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50 * attempt));
-    }
-  }
+  return retrying(() => db.transaction().execute(fn), { attempts, when: isTransientConflict });
 }

@@ -1,6 +1,8 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { retrying } from '../db/retry.js';
 import { inTransaction } from '../db/transaction.js';
 import { errorFields, type Logger } from '../logger.js';
 import type { JobOutcome, JobRunsTable, JobTrigger } from './tables.js';
@@ -192,13 +194,18 @@ export async function executeRun(db: Db, job: JobDefinition, run: JobRun, option
     logger.info('job run handed back at shutdown', { ...fields, counts });
     return run;
   }
-  const finished = await db
-    .updateTable('job_runs')
-    .set({ outcome, finished_at: sql<Date>`clock_timestamp()`, lease_expires_at: null, counts: jsonb(counts), error })
-    .where('id', '=', run.id)
-    .where('outcome', '=', 'running')
-    .returningAll()
-    .executeTakeFirst();
+  // Recorded even across a database restart (for about 10 s), so the job is not held until its lease lapses.
+  const finished = await retrying(
+    () =>
+      db
+        .updateTable('job_runs')
+        .set({ outcome, finished_at: sql<Date>`clock_timestamp()`, lease_expires_at: null, counts: jsonb(counts), error })
+        .where('id', '=', run.id)
+        .where('outcome', '=', 'running')
+        .returningAll()
+        .executeTakeFirst(),
+    { attempts: db.isTransaction ? 1 : 12, when: isDatabaseUnavailable, baseDelayMs: 250 },
+  );
   if (!finished) {
     // Reaped meanwhile (the lease lapsed): the row keeps the reaper's verdict.
     logger.warn('job run finished after its lease was taken for dead', { ...fields, outcome });
