@@ -153,12 +153,15 @@ alter table health_scores add column status smallint[] not null default '{}';
 alter table health_snapshots add column status smallint[] not null default '{}';
 
 -- Features whose values are the same for every account carry no information;
--- refreshed by each full recompute.
+-- counted by each full recompute, one row per feature and day, so a past
+-- score is weighed with what was known then (the newest row computed by T).
 create table feature_information (
-  feature         text primary key,
+  feature         text not null,
+  day             date not null,
   accounts        integer not null,
   distinct_values integer not null,
-  computed_at     timestamptz not null default now()
+  computed_at     timestamptz not null,
+  primary key (feature, day)
 );
 
 -- Stored backtest and fit reports.

@@ -29,7 +29,7 @@ export async function scoreAsOf(
   db: Db,
   accountId: number,
   at: Date,
-  /** Features to give no weight; default: those the last full run found with one value for everyone. */
+  /** Features to give no weight; default: those the newest full run by `at` found with one value for everyone. */
   uninformative?: ReadonlySet<string>,
 ): Promise<PastScore | undefined> {
   return inTransaction(db, async (trx) => {
@@ -37,7 +37,7 @@ export async function scoreAsOf(
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
     if ((await loadFeatures(trx, { accountIds: [accountId], at, live: false })) === 0) return undefined;
-    const dull = uninformative ?? (await uninformativeFeatures(trx));
+    const dull = uninformative ?? (await uninformativeFeatures(trx, at));
     for (const card of cards) {
       const select = scoringSelect(card.definition, scoringInput(card, cards, 'snapshot'), 'feature_distributions', dull);
       const { rows } = await trx.executeQuery<Omit<PastScore, 'scorecard_id' | 'base_score'> & { base: number | null }>(

@@ -72,28 +72,35 @@ export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 /** Smallest population on which a feature with one value for everyone counts as carrying no information. */
 export const MIN_ACCOUNTS_FOR_INFORMATION = 20;
 
-/** Counts the distinct values of features over hs_features (all accounts) into feature_information. */
-export async function refreshInformation(trx: Db, features: string[]) {
+/** Counts the distinct values of features over hs_features (all accounts, as of `at`) into feature_information. */
+export async function refreshInformation(trx: Db, features: string[], at: Date) {
   for (const feature of features) {
     if (!(FEATURE_NAMES as string[]).includes(feature)) throw new Error(`unknown feature ${feature}`);
-    await sql
-      .raw(
-        `insert into feature_information (feature, accounts, distinct_values)
-         select '${feature}', count(${feature}), count(distinct ${feature}) from hs_features
-         on conflict (feature) do update set accounts = excluded.accounts, distinct_values = excluded.distinct_values, computed_at = now()`,
-      )
-      .execute(trx);
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        `insert into feature_information (feature, day, accounts, distinct_values, computed_at)
+         select '${feature}', $1::date, count(${feature}), count(distinct ${feature}), $2::timestamptz from hs_features
+         on conflict (feature, day) do update set accounts = excluded.accounts, distinct_values = excluded.distinct_values,
+                                                  computed_at = excluded.computed_at`,
+        [utcDay(at), at.toISOString()],
+      ),
+    );
   }
 }
 
-/** Features with the same value for every account (of enough accounts): they get no weight. */
-export async function uninformativeFeatures(db: Db): Promise<Set<string>> {
-  const rows = await db
-    .selectFrom('feature_information')
-    .select('feature')
-    .where('accounts', '>=', MIN_ACCOUNTS_FOR_INFORMATION)
-    .where('distinct_values', '<=', 1)
-    .execute();
+/**
+ * Features with the same value for every account (of enough accounts): they
+ * get no weight. Judged by the newest count made by `at` (default: the
+ * newest): a past score is weighed with what was known then, and a score
+ * before any count weighs every measure.
+ */
+export async function uninformativeFeatures(db: Db, at?: Date): Promise<Set<string>> {
+  const { rows } = await sql<{ feature: string }>`
+    select feature from (
+      select distinct on (feature) feature, accounts, distinct_values from feature_information
+       where ${at?.toISOString() ?? null}::timestamptz is null or computed_at <= ${at?.toISOString() ?? null}::timestamptz
+       order by feature, computed_at desc) newest
+     where accounts >= ${MIN_ACCOUNTS_FOR_INFORMATION} and distinct_values <= 1`.execute(db);
   return new Set(rows.map((r) => r.feature));
 }
 
@@ -288,16 +295,16 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     const ranked = percentileFeatures(cards);
     const measured = measuredFeatures(cards);
     const knownDistributions = await trx.selectFrom('feature_distributions').select('feature').distinct().execute();
-    const knownInformation = await trx.selectFrom('feature_information').select('feature').execute();
+    const knownInformation = await trx.selectFrom('feature_information').select('feature').distinct().execute();
     const missing =
       ranked.some((f) => !knownDistributions.some((k) => k.feature === f)) || measured.some((f) => !knownInformation.some((k) => k.feature === f));
     if (options.refreshDistributions || missing) {
       if (options.accountIds !== null) await loadFeatures(trx, { ...some, accountIds: null });
       await refreshDistributions(trx, ranked, 'feature_distributions');
-      await refreshInformation(trx, measured);
+      await refreshInformation(trx, measured, at);
       if (options.accountIds !== null) await loadFeatures(trx, some);
     }
-    const uninformative = await uninformativeFeatures(trx);
+    const uninformative = await uninformativeFeatures(trx, at);
     const total: RecomputeResult = { accounts: 0, changed: 0, bandChanges: [] };
     for (const card of cards) {
       const result = await writeScores(trx, card, cards, at, uninformative);

@@ -52,6 +52,7 @@ export interface ScoringTables {
   };
   feature_information: {
     feature: string;
+    day: string;
     accounts: number;
     distinct_values: number;
     computed_at: Generated<Date>;

@@ -118,6 +118,18 @@ describe('backtest AUC', () => {
   });
 });
 
+describe('no information, then and now', () => {
+  it('a past score is weighed with what was known then, not with today’s population', async () => {
+    // Every generated account stopped using the product before today: now, everyone has 0 active days.
+    const a = portfolio.accounts[0]!;
+    const now = (await (await s.call('GET', `/v1/accounts/${a.externalId}/health`)).json()) as { explanation: { key: string; status: string }[] };
+    expect(now.explanation.find((e) => e.key === 'active_days')!.status).toBe('no_information');
+    const asOf = new Date(Date.parse(a.outcomeDate) - HORIZON_DAYS * 86_400_000).toISOString();
+    const past = (await (await s.call('GET', `/v1/accounts/${a.externalId}/health?as_of=${asOf}`)).json()) as { explanation: { key: string; status: string }[] };
+    expect(past.explanation.find((e) => e.key === 'active_days')!.status).toBe('ok');
+  });
+});
+
 describe('outcomes', () => {
   it('lists the renewal outcomes the contracts recorded, dated by their renewal', async () => {
     const first = (await (await s.call('GET', '/v1/outcomes?limit=100')).json()) as { items: { account: string; kind: string; churned: boolean; occurredOn: string; source: string }[]; nextCursor: string };

@@ -61,7 +61,8 @@ describe('percentile features nobody has yet', () => {
     expect(await rescoreUntil(s.db, new Date(Date.now() - 1))).toMatchObject({ accounts: 1 });
     expect((await distribution())?.computed_at).toEqual(first!.computed_at);
     // Nor is the count of distinct values behind "no information" taken again.
-    const information = () => s.db.selectFrom('feature_information').select('computed_at').where('feature', '=', 'tickets_per_seat_90d').executeTakeFirstOrThrow();
+    const information = () =>
+      s.db.selectFrom('feature_information').select('computed_at').where('feature', '=', 'tickets_per_seat_90d').orderBy('computed_at', 'desc').executeTakeFirstOrThrow();
     const counted = await information();
     expect((await post('pct-3')).status).toBe(200);
     expect(await rescoreUntil(s.db, new Date(Date.now() - 1))).toMatchObject({ accounts: 1 });
