@@ -1,6 +1,6 @@
-import { decodeJsonCursor, encodeJsonCursor } from '../encoding.js';
 import { z } from 'zod';
 import { registry } from '../../jobs/registry.js';
+import { encodeCursor, feedCursorSchema } from '../http/cursor.js';
 import { DomainError, notFound } from '../http/problem.js';
 import type { Router } from '../http/route.js';
 import { jobSettings, replicaName } from './environment.js';
@@ -35,25 +35,16 @@ const jobSchema = z
   })
   .meta({ id: 'Job' });
 
-/** Opaque keyset cursor for run listings: base64url of `[id]`. */
-const encodeRunCursor = (id: number) => encodeJsonCursor([id]);
+/** Run listings page by id, newest first: the shared cursor (src/http/cursor.ts) with the id as its position. */
+const encodeRunCursor = (id: number) => encodeCursor({ seq: 0, id });
 
-const runCursorSchema = z
-  .string()
-  .max(100)
-  .transform((value, ctx) => {
-    try {
-      const parsed = decodeJsonCursor(value);
-      if (Array.isArray(parsed) && parsed.length === 1 && Number.isSafeInteger(parsed[0]) && parsed[0] > 0) {
-        return parsed[0] as number;
-      }
-    } catch {
-      // fall through: not a cursor we issued
-    }
+const runCursorSchema = feedCursorSchema.transform((position, ctx) => {
+  if (position.seq !== 0 || position.id < 1) {
     ctx.addIssue({ code: 'custom', message: 'not a cursor this API issued; start again without one' });
     return z.NEVER;
-  })
-  .meta({ description: 'Opaque cursor from a previous page’s `nextCursor`' });
+  }
+  return position.id;
+});
 
 const runsQuerySchema = z.object({
   job: z.string().regex(JOB_NAME_PATTERN, 'must be a job name').optional(),
