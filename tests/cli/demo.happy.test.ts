@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const TABLES = ['accounts', 'usage_events', 'usage_daily', 'tickets', 'survey_responses', 'contracts', 'contract_history', 'rescore_queue'];
+const TABLES = ['accounts', 'usage_events', 'usage_daily', 'tickets', 'survey_responses', 'contracts', 'contract_history', 'follow_ups', 'team_members'];
 
 const tableCounts = () =>
   t.query(async (db) => {
@@ -31,6 +31,9 @@ describe('npm run cli -- demo', { timeout: 180_000 }, () => {
     const counts = await tableCounts();
     for (const table of TABLES) expect(counts[table], table).toBeGreaterThan(0);
     expect(counts.accounts).toBe(20);
+    // The demo settled what the jobs would do (src/demo/settle.ts): nothing is left queued for rescoring.
+    expect(await t.query(async (db) => Number((await sql<{ n: string }>`select count(*) as n from rescore_queue`.execute(db)).rows[0]!.n))).toBe(0);
+    expect(first.output).toMatch(/settled\s+20 accounts scored/);
 
     const again = await t.cli('demo', '--accounts', '20', '--seed', '7', '--as-of', asOf);
     expect(again.code, again.output).toBe(0);
