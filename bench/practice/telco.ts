@@ -18,6 +18,7 @@ import { createEmbeddedDb } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/node.js';
 import { createPostgresDb } from '../../src/db/postgres.js';
 import { createLogger } from '../../src/logger.js';
+import { rocAuc } from '../../src/scoring/learn/metrics.js';
 
 const DAY = 86_400_000;
 const MONTH = 30.4375 * DAY;
@@ -57,12 +58,14 @@ export function mapCustomer(row: Row, index: number) {
   if (firstStart < currentStart - DAY) {
     contracts.push({ contractId: `${id}-earlier`, account: id, startDate: isoDay(firstStart), endDate: isoDay(currentStart - DAY), arr: Math.round(monthly * 1200) / 100, autoRenew: AUTOMATIC_PAYMENT.test(row.PaymentMethod!), status: 'active' });
   }
-  // Usage: each subscribed service is a metric used weekly over the 16 weeks before T (or since the customer joined); fibre carries more quantity.
+  // Usage: each subscribed service is a metric used weekly (since the customer joined); fibre carries more quantity.
   const services = SERVICES.filter((s) => row[s] === 'Yes').map((s) => s.toLowerCase());
   if (row.InternetService !== 'No') services.push(`internet-${row.InternetService!.toLowerCase().replace(/\s+/g, '-')}`);
   const usage = [];
-  for (let week = 1; week <= 16; week++) {
+  // Weekly from 16 weeks before T up to the outcome: a customer uses what it pays for until it leaves.
+  for (let week = -12; week <= 16; week++) {
     const t = at - week * 7 * DAY + 12 * 3600_000;
+    if (t >= outcome) continue;
     if (t < firstStart) break;
     for (const metric of services) {
       usage.push({ eventId: `${id}-${metric}-${week}`, account: id, occurredAt: new Date(t).toISOString(), metric, quantity: metric === 'internet-fiber-optic' ? 10 : 1, userId: `${id}-user` });
@@ -70,6 +73,29 @@ export function mapCustomer(row: Row, index: number) {
   }
   const account = { externalId: id, name: id, segment: row.SeniorCitizen === '1' ? 'senior' : 'standard', seats: 1, arr: monthly * 12, attributes: { paperless: row.PaperlessBilling, payment: row.PaymentMethod } };
   return { account, contracts, usage };
+}
+
+type Call = (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>;
+
+/** Scores every customer whose outcome is on or after `split` as of its outcome date, through the API, and ranks churn. */
+async function heldOutAuc(call: Call, rows: Row[], split: string) {
+  const risk: number[] = [];
+  const churned: boolean[] = [];
+  const bands: string[] = [];
+  for (const [i, row] of rows.entries()) {
+    const outcome = isoDay(LATEST_OUTCOME - (i % 180) * DAY);
+    if (outcome < split) continue;
+    const h = (await call('GET', `/v1/accounts/${row.customerID}/health?as_of=${outcome}T00:00:00Z`)) as { score: number | null; band: string | null };
+    if (h.score === null) continue;
+    risk.push(-h.score);
+    churned.push(row.Churn === 'Yes');
+    bands.push(h.band ?? '');
+  }
+  const rate = (band: string) => {
+    const idx = bands.flatMap((b, i) => (b === band ? [i] : []));
+    return idx.filter((i) => churned[i]).length / idx.length;
+  };
+  return { auc: rocAuc(risk, churned), redVsGreen: rate('red') / rate('green') };
 }
 
 async function main(file: string) {
@@ -80,7 +106,7 @@ async function main(file: string) {
     await migrate(database.db);
     const { key } = await createApiKey(database.db, 'practice', ['admin']);
     const app = createApp({ database: () => database.db, logger: createLogger('error') });
-    const call = async (method: string, path: string, body?: unknown) => {
+    const call: Call = async (method, path, body) => {
       const res = await app.request(path, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       const json = (await res.json()) as Record<string, unknown>;
       if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
@@ -113,6 +139,16 @@ async function main(file: string) {
     console.log('measures:');
     for (const m of fit.fit.measures) console.log(`  ${m.key.padEnd(26)} weight ${m.weight.toFixed(2).padStart(6)}  ${m.direction.padEnd(20)} AUC alone ${round(m.auc)}`);
     for (const d of fit.fit.dropped) console.log(`  dropped ${d.key}: ${d.reason}`);
+
+    // As a held-out evaluation through the API would: fit on the earlier 70 % of outcomes, activate,
+    // then score each later account as of its outcome date with GET /health?as_of= and rank.
+    const days = mapped.map((_, i) => isoDay(LATEST_OUTCOME - (i % 180) * DAY)).sort();
+    const split = days[Math.floor(days.length * 0.7)]!;
+    const defaultHeldOut = await heldOutAuc(call, rows, split);
+    const trained = (await call('POST', '/v1/scorecards/fit', { horizonDays: HORIZON_DAYS, to: isoDay(Date.parse(split) - DAY), seed: 1 })) as { scorecard: { id: number } };
+    await call('POST', `/v1/scorecards/${trained.scorecard.id}/activate`);
+    const fittedHeldOut = await heldOutAuc(call, rows, split);
+    console.log(`held out (outcomes from ${split}, scored as of their outcome date through GET /health?as_of=): default ROC-AUC ${round(defaultHeldOut.auc)}, fitted on the earlier 70 % ${round(fittedHeldOut.auc)}; fitted red/green churn rate ${round(fittedHeldOut.redVsGreen)}`);
   } finally {
     await database.close();
   }

@@ -9,7 +9,16 @@ beforeAll(async () => {
   s = await startTestServer();
   const items = Array.from({ length: ACCOUNTS }, (_, i) => ({ externalId: `feed-${i}`, name: `Feed ${i}`, seats: 10 }));
   await s.call('POST', '/v1/accounts/batch', { body: { items } });
-  const events = items.map((a, i) => ({ eventId: `e-${i}`, account: a.externalId, occurredAt: new Date().toISOString(), metric: 'login', userId: `u-${i % 5}` }));
+  // Accounts differ in how often they use the product, so the measures carry information (one value for everyone gets no weight).
+  const events = items.flatMap((a, i) =>
+    Array.from({ length: 1 + (i % 6) }, (_, d) => ({
+      eventId: `e-${i}-${d}`,
+      account: a.externalId,
+      occurredAt: new Date(Date.now() - d * 3 * 86_400_000).toISOString(),
+      metric: `m-${d % 3}`,
+      userId: `u-${i % 5}`,
+    })),
+  );
   await s.call('POST', '/v1/usage/batch', { body: { items: events } });
   await recomputeAll(s.db);
 });
