@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { mulberry32 } from '../scoring/learn/folds.js';
 import { createDemoPeople, signInInstructions } from '../people/demo.js';
 import { settleDemo } from './settle.js';
 import type { Kysely } from 'kysely';
@@ -22,17 +23,6 @@ const DAY_MS = 86_400_000;
 
 // ---------------------------------------------------------------- randomness
 
-/** mulberry32: a tiny, fast 32-bit PRNG; plenty for demo data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FNV-1a: turns a string key into a 32-bit seed. */
 function hash(key: string): number {

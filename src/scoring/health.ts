@@ -6,7 +6,7 @@ import type { Band } from './model.js';
 import type { Locale } from '../i18n/index.js';
 import { churnProbability } from './model.js';
 import type { ScorecardDefinition } from './scorecard.js';
-import { scoreAsOf } from './point-in-time.js';
+import { type PastScore, scoreAsOf } from './point-in-time.js';
 import { findScorecard, type Scorecard } from './scorecards.js';
 
 type Db = Kysely<Database>;
@@ -38,20 +38,7 @@ async function scoreOnOrBefore(db: Db, accountId: number, day: string) {
 const daysBefore = (at: Date, n: number) => new Date(at.getTime() - n * 86400e3).toISOString().slice(0, 10);
 
 /** A score as stored (health_scores) or computed for a past instant. */
-interface ScoreRow {
-  scorecard_id: number;
-  score: number | null;
-  base_score: number | null;
-  band: string | null;
-  coverage: number;
-  raw: (number | null)[];
-  sub: (number | null)[];
-  status: number[];
-  pulse: number | null;
-  computed_at: Date;
-  updated_at: Date;
-  band_changed_at: Date | null;
-}
+type ScoreRow = PastScore & { computed_at: Date; updated_at: Date; band_changed_at: Date | null };
 
 /** Everything a CSM needs about one account's health, or undefined when it has not been scored yet. */
 export async function getHealth(db: Db, accountId: number, locale: Locale = 'en') {
