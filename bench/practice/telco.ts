@@ -7,10 +7,11 @@
  *   npm run practice -- ../shared/practice/telco-customer-churn.csv
  *
  * Embedded database in memory, or PRACTICE_DATABASE_URL for a PostgreSQL
- * server (a scratch database: the script fills it). docs/proof-of-score.md
+ * server (a scratch database: the script fills it); PRACTICE_REPORT=FILE
+ * writes the default scorecard's backtest report there. docs/proof-of-score.md
  * explains the mapping and how to read the output.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { createApp } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/repository.js';
@@ -128,6 +129,8 @@ async function main(file: string) {
     const round = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
     const baseline = (await call('POST', '/v1/scorecards/backtest', { horizonDays: HORIZON_DAYS })) as { report: Record<string, unknown> };
     console.log(`default scorecard: backtest ROC-AUC ${round(baseline.report.rocAuc)} over ${baseline.report.scored} outcomes`);
+    // PRACTICE_REPORT=FILE keeps the default scorecard's whole backtest report (docs/proof-of-score.md shows one).
+    if (process.env.PRACTICE_REPORT) await writeFile(process.env.PRACTICE_REPORT, `${JSON.stringify(baseline.report, null, 2)}\n`);
     const fit = (await call('POST', '/v1/scorecards/fit', { horizonDays: HORIZON_DAYS, seed: 1 })) as {
       fit: { validation: { crossValidatedAuc: { mean: number; sd: number }; temporal: { testAuc: number } }; measures: { key: string; weight: number; direction: string; auc: number }[]; dropped: { key: string; reason: string }[] };
       backtest: { rocAuc: number; bands: { band: string; churnRate: number | null; accounts: number }[] };
