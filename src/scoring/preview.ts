@@ -16,7 +16,7 @@ export async function previewScorecard(db: Kysely<Database>, segment: string | n
     const active = await activeScorecards(trx);
     const draft: Scorecard = { id: 0, segment, version: 0, active: false, definition, createdAt: new Date(), activatedAt: null };
     const others = [...active.filter((c) => c.segment !== segment), draft];
-    await loadFeatures(trx, { accountIds: null, at: asOf ?? new Date(), live: asOf === undefined });
+    await loadFeatures(trx, { accountIds: null, at: asOf ?? null, live: asOf === undefined });
     await refreshDistributions(trx, percentileFeatures([draft]), 'hs_distributions');
     const uninformative = await uninformativeInFeatures(trx, measuredFeatures([draft]));
     const select = scoringSelect(definition, scoringInput(draft, others, asOf ? 'snapshot' : 'current'), 'hs_distributions', uninformative);

@@ -31,8 +31,11 @@ export const today = () => new Date().toISOString().slice(0, 10);
 
 /** Whom to compute features for, and as of when. */
 export type FeatureTargets =
-  /** Accounts (all when null) as of one instant; `live`: T is now (or a frozen now), its day read from the rollup. */
-  | { accountIds: number[] | null; at: Date; live: boolean }
+  /**
+   * Accounts (all when null) as of one instant (null: the transaction's now());
+   * `live`: T is now (or a frozen now), its day read from the rollup.
+   */
+  | { accountIds: number[] | null; at: Date | null; live: boolean }
   /** Rows of temp table hs_targets (target_id, account_id, as_of), each as of its own instant (backtests). */
   | { table: 'hs_targets'; from: Date; to: Date; partialDay: PartialDay };
 
@@ -51,12 +54,14 @@ export async function loadFeatures(trx: Db, targets: FeatureTargets): Promise<nu
   if ('table' in targets) {
     await sql`insert into hs_feature_targets select target_id, account_id, as_of from hs_targets`.execute(trx);
   } else {
-    await sql`insert into hs_feature_targets select id, id, ${targets.at.toISOString()}::timestamptz from accounts
+    await sql`insert into hs_feature_targets select id, id, coalesce(${targets.at?.toISOString() ?? null}::timestamptz, now()) from accounts
                where archived_at is null and (${targets.accountIds}::int8[] is null or id = any(${targets.accountIds}::int8[]))`.execute(trx);
   }
   await sql`analyze hs_feature_targets`.execute(trx);
-  const [from, to] = 'table' in targets ? [targets.from, targets.to] : [targets.at, targets.at];
-  const partialDay: PartialDay = 'table' in targets ? targets.partialDay : targets.live ? 'rollup' : isMidnight(targets.at) ? 'none' : 'events';
+  // $1 and $2 only bound the scans (the exact windows are per target): a day of slack for the database's clock.
+  const at = 'table' in targets ? null : (targets.at ?? new Date());
+  const [from, to] = 'table' in targets ? [targets.from, targets.to] : [new Date(at!.getTime() - 86_400_000), new Date(at!.getTime() + 86_400_000)];
+  const partialDay: PartialDay = 'table' in targets ? targets.partialDay : targets.live ? 'rollup' : isMidnight(at!) ? 'none' : 'events';
   const params = [utcDay(from), to.toISOString()];
   const insert = `insert into hs_features (target_id, account_id, as_of, segment, ${FEATURE_COLUMNS.join(', ')})
     select target_id, account_id, as_of, segment, ${FEATURE_COLUMNS.join(', ')}
@@ -205,7 +210,7 @@ export const scoringInput = (card: Scorecard, cards: Scorecard[], previous: 'cur
  * results: health_scores rows that changed (stamped for the sync feed), a
  * snapshot on every band change and the day's snapshot.
  */
-async function writeScores(trx: Db, card: Scorecard, cards: Scorecard[], at: Date, uninformative: ReadonlySet<string>) {
+async function writeScores(trx: Db, card: Scorecard, cards: Scorecard[], at: Date, frozen: boolean, uninformative: ReadonlySet<string>) {
   const select = scoringSelect(card.definition, scoringInput(card, cards), 'feature_distributions', uninformative);
   const statement = `
 with computed as materialized (${select}),
@@ -213,8 +218,8 @@ clock as materialized (select healthscore_change_seq('health_scores') as seq),
 changed as (
   insert into health_scores as h (account_id, scorecard_id, score, base_score, band, coverage, raw, sub, status, pulse,
                                   computed_at, updated_at, band_changed_at, change_seq)
-  select account_id, $1, score, base, band, coverage, raw, sub, status, pulse, $3::timestamptz, now(),
-         case when band is not null then $3::timestamptz end, (select seq from clock)
+  select account_id, $1, score, base, band, coverage, raw, sub, status, pulse, coalesce($3::timestamptz, now()), now(),
+         case when band is not null then coalesce($3::timestamptz, now()) end, (select seq from clock)
     from computed
   on conflict (account_id) do update set
     scorecard_id = excluded.scorecard_id, score = excluded.score, base_score = excluded.base_score, band = excluded.band,
@@ -227,13 +232,13 @@ changed as (
 ),
 band_changes as (
   insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, status, pulse)
-  select account_id, $3::timestamptz, 'band_change', $2::date, $1, score, band, previous_band, coverage, raw, sub, status, pulse
+  select account_id, coalesce($3::timestamptz, now()), 'band_change', $2::date, $1, score, band, previous_band, coverage, raw, sub, status, pulse
     from computed where band is distinct from previous_band and band is not null
   returning account_id, previous_band, band, score
 ),
 daily as (
   insert into health_snapshots (account_id, taken_at, reason, day, scorecard_id, score, band, previous_band, coverage, raw, sub, status, pulse)
-  select account_id, $3::timestamptz, 'daily', $2::date, $1, score, band, previous_band, coverage, raw, sub, status, pulse
+  select account_id, coalesce($3::timestamptz, now()), 'daily', $2::date, $1, score, band, previous_band, coverage, raw, sub, status, pulse
     from computed
   on conflict (account_id, day) where reason = 'daily' do update set
     taken_at = excluded.taken_at, scorecard_id = excluded.scorecard_id, score = excluded.score, band = excluded.band,
@@ -246,7 +251,8 @@ select (select count(*)::int from computed) as accounts,
        (select count(*)::int from changed) as changed,
        coalesce((select json_agg(json_build_array(account_id, previous_band, band, score)) from band_changes), '[]'::json)::text as band_changes`;
   const { rows } = await trx.executeQuery<{ accounts: number; changed: number; band_changes: string }>(
-    CompiledQuery.raw(statement, [card.id, utcDay(at), at.toISOString()]),
+    // Unfrozen, the transaction's own now(): readers tell this run's snapshots by `taken_at < now()`.
+    CompiledQuery.raw(statement, [card.id, utcDay(at), frozen ? at.toISOString() : null]),
   );
   const row = rows[0]!;
   const bandChanges = (JSON.parse(row.band_changes) as [number, Band | null, Band, number][]).map(
@@ -279,6 +285,7 @@ export interface RecomputeOptions {
  * the caller can raise alerts and events in the same transaction.
  */
 export async function recompute(db: Db, options: RecomputeOptions): Promise<RecomputeResult> {
+  // Unfrozen, the run is as of the transaction's now(), so what it wrote itself (a pulse) is in it.
   const at = options.at ?? new Date();
   return inTransaction(db, async (trx) => {
     // The scoring statement's expressions are large; JIT-compiling them costs
@@ -290,7 +297,7 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     if (options.accountIds === null) await sql`select set_config('enable_nestloop', 'off', true)`.execute(trx);
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
-    const some = { accountIds: options.accountIds, at, live: true };
+    const some = { accountIds: options.accountIds, at: options.at ?? null, live: true };
     await loadFeatures(trx, some);
     const ranked = percentileFeatures(cards);
     const measured = measuredFeatures(cards);
@@ -304,10 +311,10 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
       await refreshInformation(trx, measured, at);
       if (options.accountIds !== null) await loadFeatures(trx, some);
     }
-    const uninformative = await uninformativeFeatures(trx, at);
+    const uninformative = await uninformativeFeatures(trx, options.at);
     const total: RecomputeResult = { accounts: 0, changed: 0, bandChanges: [] };
     for (const card of cards) {
-      const result = await writeScores(trx, card, cards, at, uninformative);
+      const result = await writeScores(trx, card, cards, at, options.at !== undefined, uninformative);
       total.accounts += result.accounts;
       total.changed += result.changed;
       // Not push(...): a million band changes would overflow the call stack.

@@ -94,10 +94,12 @@ describe.runIf(onServer())('three replicas, one of them with a fast clock and on
     // And the registry's jobs, due at start-up, were caught up once, not once per replica.
     for (const job of registry) {
       const runs = await db.selectFrom('job_runs').select(['scheduled_for', 'outcome']).where('job_name', '=', job.name).execute();
-      expect(runs.length, job.name).toBeGreaterThanOrEqual(1);
       expect(new Set(runs.map((r) => r.scheduled_for.getTime())).size, job.name).toBe(runs.length);
-      // rescore-dirty works for most of its minute, so the test's shutdown can cut its run short.
-      if (job.name !== 'rescore-dirty') expect(runs.every((r) => r.outcome === 'succeeded'), job.name).toBe(true);
+      // rescore-dirty works for most of its minute, so the test's shutdown cuts its run short and
+      // hands the occurrence back (its row goes, for the next process to run it at once).
+      if (job.name === 'rescore-dirty') continue;
+      expect(runs.length, job.name).toBeGreaterThanOrEqual(1);
+      expect(runs.every((r) => r.outcome === 'succeeded'), job.name).toBe(true);
     }
   }, 120_000);
 });
