@@ -74,6 +74,9 @@ export async function loadFeatures(trx: Db, targets: FeatureTargets): Promise<nu
 const isMidnight = (at: Date) => at.getTime() % 86_400_000 === 0;
 export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 
+/** Rows of hs_features where the feature's source had sent anyone anything by then: the zeros of a silent source are not values. */
+const connected = (feature: string) => `${workspaceColumn(FEATURES[feature as FeatureName].source)} is not null`;
+
 /** Smallest population on which a feature with one value for everyone counts as carrying no information. */
 export const MIN_ACCOUNTS_FOR_INFORMATION = 20;
 
@@ -84,7 +87,7 @@ export async function refreshInformation(trx: Db, features: string[], at: Date) 
     await trx.executeQuery(
       CompiledQuery.raw(
         `insert into feature_information (feature, day, accounts, distinct_values, computed_at)
-         select '${feature}', $1::date, count(${feature}), count(distinct ${feature}), $2::timestamptz from hs_features
+         select '${feature}', $1::date, count(${feature}), count(distinct ${feature}), $2::timestamptz from hs_features where ${connected(feature)}
          on conflict (feature, day) do update set accounts = excluded.accounts, distinct_values = excluded.distinct_values,
                                                   computed_at = excluded.computed_at`,
         [utcDay(at), at.toISOString()],
@@ -115,7 +118,7 @@ export async function uninformativeInFeatures(trx: Db, features: string[]): Prom
   for (const f of features) if (!(FEATURE_NAMES as string[]).includes(f)) throw new Error(`unknown feature ${f}`);
   const { rows } = await sql
     .raw<Record<string, number>>(
-      `select ${features.map((f, i) => `count(${f})::int as n${i}, count(distinct ${f})::int as d${i}`).join(', ')} from hs_features`,
+      `select ${features.map((f, i) => `count(${f}) filter (where ${connected(f)})::int as n${i}, count(distinct ${f}) filter (where ${connected(f)})::int as d${i}`).join(', ')} from hs_features`,
     )
     .execute(trx);
   const row = rows[0]!;
@@ -147,7 +150,7 @@ export async function refreshDistributions(trx: Db, features: string[], target: 
   for (const feature of features) {
     if (!(FEATURE_NAMES as string[]).includes(feature)) throw new Error(`unknown feature ${feature}`);
     // Zeros of a source nobody has sent data of yet are not values to rank against.
-    const present = `${feature} is not null and ${workspaceColumn(FEATURES[feature as FeatureName].source)} is not null`;
+    const present = `${feature} is not null and ${connected(feature)}`;
     const quantiles = `array[${QUANTILES.join(',')}]::float8[]`;
     await sql
       .raw(
