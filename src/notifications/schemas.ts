@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidTimeZone } from '../follow-ups/working-time.js';
-import { urlProblem } from '../webhooks/outbound/routes.js';
+import { destinationUrlSchema } from '../webhooks/outbound/routes.js';
 import { CHANNEL_KINDS, LANGUAGES, PERSONAL_EVENTS, ROUTE_EVENTS, SEVERITIES } from './model.js';
 import { clockText, parseClockText } from './time.js';
 
@@ -83,16 +83,7 @@ export const preferencesJson = (p: import('./preferences.js').Preferences) => ({
   updatedAt: p.updatedAt?.toISOString() ?? null,
 });
 
-const chatUrl = z
-  .string()
-  .trim()
-  .min(1)
-  .max(2048)
-  .superRefine((value, ctx) => {
-    const problem = urlProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .meta({ description: "The chat tool's webhook URL (WeCom: with `?key=`; DingTalk: with `?access_token=`)" });
+const chatUrl = destinationUrlSchema.meta({ description: "The chat tool's webhook URL (WeCom: with `?key=`; DingTalk: with `?access_token=`)" });
 
 const name = z.string().trim().min(1).max(100);
 const signingSecret = z.string().trim().min(1).max(500).meta({ description: 'DingTalk `SEC…` secret or Feishu signing secret; never shown again' });

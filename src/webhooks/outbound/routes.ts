@@ -37,7 +37,8 @@ export function urlProblem(value: string): string | undefined {
   return undefined;
 }
 
-const urlSchema = z
+/** An http(s) destination URL as outgoing webhooks and chat channels accept it. */
+export const destinationUrlSchema = z
   .string()
   .trim()
   .min(1)
@@ -45,8 +46,9 @@ const urlSchema = z
   .superRefine((value, ctx) => {
     const problem = urlProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .meta({ description: 'Where deliveries are POSTed', example: 'https://hooks.example.com/healthscore' });
+  });
+
+const urlSchema = destinationUrlSchema.meta({ description: 'Where deliveries are POSTed', example: 'https://hooks.example.com/healthscore' });
 
 const eventTypesSchema = z
   .array(z.enum(EVENT_TYPES))
