@@ -19,6 +19,8 @@ export const MIGRATIONS = [
   '0010_proof_of_score',
   '0020_notifications',
   '0025_web_people',
+  '0030_usage_partitions',
+  '0035_usage_deltas',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

@@ -49,6 +49,11 @@ usage_rows as materialized (
     from targets t join usage_daily u on u.account_id = t.account_id
    where u.day > ${lo}::date - 200 and u.day <= (${hi}::timestamptz at time zone 'UTC')::date
      and u.day > t.d0 - 180 and ${includeD0}
+  union all -- deltas ingest appended and no compaction has folded in yet (sql/0035): every aggregate below is a sum or over distinct days
+  select t.target_id, t.d0, u.day, u.metric, u.events, u.quantity
+    from targets t join usage_daily_deltas u on u.account_id = t.account_id
+   where u.day > ${lo}::date - 200 and u.day <= (${hi}::timestamptz at time zone 'UTC')::date
+     and u.day > t.d0 - 180 and ${includeD0}
   ${rawEvents('t.target_id, t.d0, t.d0, e.metric, 1::int8, e.quantity', `and e.occurred_at >= ${lo}::date - 1`)}
 ),
 usage as materialized (

@@ -4,11 +4,11 @@ import type { UsageEvent } from './schemas.js';
 import type { SignalWriter } from './ingest.js';
 
 /**
- * Stores new events and folds them into the daily rollups in one statement:
- * only events that were actually inserted (not re-sends) are counted, and a
- * user is added to a day's distinct count only the first time they appear.
- * Each insert takes its rows in key order, so concurrent batches lock shared
- * rollup rows in the same order instead of deadlocking.
+ * Stores new events and their rollup deltas in one statement: only events
+ * that were actually inserted (not re-sends) are counted, and a user is added
+ * to a day's distinct count only the first time they appear. The deltas are
+ * appended, not added to usage_daily in place, so batches never wait on each
+ * other's counters; compactUsage() folds them in (sql/0035).
  */
 export const writeUsageEvents: SignalWriter<UsageEvent> = async (db: Kysely<Database>, rows) => {
   const { rows: inserted } = await sql<{ account_id: number; event_id: string }>`
@@ -26,7 +26,7 @@ export const writeUsageEvents: SignalWriter<UsageEvent> = async (db: Kysely<Data
       insert into usage_events (account_id, event_id, occurred_at, metric, quantity, user_id)
       select account_id, event_id, occurred_at::timestamptz, metric, quantity, user_id from input
        order by account_id, event_id
-      on conflict (account_id, event_id) do nothing
+      on conflict (account_id, event_id, occurred_at) do nothing
       returning account_id, event_id, (occurred_at at time zone 'UTC')::date as day, metric, quantity, user_id
     ),
     new_users as (
@@ -39,17 +39,12 @@ export const writeUsageEvents: SignalWriter<UsageEvent> = async (db: Kysely<Data
     user_counts as (
       select account_id, day, metric, count(*)::int as n from new_users group by 1, 2, 3
     ),
-    rollup as (
-      insert into usage_daily (account_id, day, metric, events, quantity, active_users)
+    deltas as (
+      insert into usage_daily_deltas (account_id, day, metric, events, quantity, active_users)
       select e.account_id, e.day, e.metric, count(*), sum(e.quantity), coalesce(max(u.n), 0)
         from new_events e
         left join user_counts u using (account_id, day, metric)
        group by e.account_id, e.day, e.metric
-       order by e.account_id, e.day, e.metric
-      on conflict (account_id, day, metric) do update set
-        events = usage_daily.events + excluded.events,
-        quantity = usage_daily.quantity + excluded.quantity,
-        active_users = usage_daily.active_users + excluded.active_users
     )
     select account_id, event_id from new_events`.execute(db);
   const created = new Set(inserted.map((r) => `${r.account_id}:${r.event_id}`));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliDatabase, createCliDatabase } from './cli-database.js';
+import { compactUsage } from '../../src/signals/usage-compaction.js';
 
 let t: CliDatabase;
 const files: Record<string, string> = {};
@@ -25,6 +26,7 @@ const counts = (output: string) => {
 
 const tableCounts = () =>
   t.query(async (db) => {
+    await compactUsage(db);
     const n = async (table: string) => Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]!.n);
     return {
       accounts: await n('accounts'),
@@ -73,6 +75,7 @@ describe('npm run cli -- import', { timeout: 180_000 }, () => {
         { event_id: 'ev-4', external_id: 'globex', metric: 'api.call', quantity: 250.5, user_id: null },
         { event_id: 'ev-5', external_id: 'initech', metric: 'login', quantity: 1, user_id: 'sam@initech.example' },
       ]);
+      await compactUsage(db);
       const logins = await db
         .selectFrom('usage_daily')
         .innerJoin('accounts', 'accounts.id', 'usage_daily.account_id')

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedDb } from '../../src/db/embedded.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { freePort, type Spawned, spawnTs, waitFor } from '../support/process.js';
+import { compactUsage } from '../../src/signals/usage-compaction.js';
 
 /**
  * A client streams batches of usage events with retries while the service is
@@ -99,6 +100,7 @@ async function readCounts() {
   const embedded = dataDir ? await createEmbeddedDb(dataDir) : undefined;
   const db = embedded?.db ?? t!.db;
   try {
+    await compactUsage(db);
     const { rows } = await sql<{ raw: number; distinct: number; rolledUp: number; activeUsers: number; expectedActiveUsers: number }>`
       select (select count(*)::int from usage_events) as raw,
              (select count(distinct event_id)::int from usage_events) as distinct,

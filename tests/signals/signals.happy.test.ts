@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { compactUsage } from '../../src/signals/usage-compaction.js';
 
 let s: TestServer;
 let ingestKey: string;
@@ -37,6 +38,7 @@ describe('usage events', () => {
     // A second batch: one re-send, one new event by a known user, one by a new user, one the next UTC day.
     const second = await ingest('usage', [ev('u-1', 'ann'), ev('u-5', 'bob', 1, '23:59:59Z'), ev('u-6', 'cy', 4), { ...ev('u-7', 'cy'), occurredAt: '2026-11-03T00:00:00+00:00' }]);
     expect(second.results.map((r) => r.result)).toEqual(['unchanged', 'created', 'created', 'created']);
+    await compactUsage(s.db);
 
     const rows = await s.db
       .selectFrom('usage_daily')
@@ -138,6 +140,7 @@ describe('accounts and rescoring', () => {
     const items = Array.from({ length: 5000 }, (_, i) => ({ eventId: `bulk-${i}`, account: 'acme', occurredAt: '2026-10-01T12:00:00Z', metric: `m${i % 7}`, userId: `user-${i % 50}` }));
     const body = await ingest('usage', items);
     expect(body.summary).toMatchObject({ created: 5000, error: 0 });
+    await compactUsage(s.db);
     const sum = await s.db
       .selectFrom('usage_daily')
       .select((eb) => [eb.fn.sum<number>('events').as('events'), eb.fn.sum<number>('active_users').as('users')])

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { verifyDelivery } from '../../src/webhooks/inbound/verify.js';
 import { runTs } from '../support/process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { compactUsage } from '../../src/signals/usage-compaction.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -217,6 +218,7 @@ describe('POST /v1/webhooks/inbound/{source}', () => {
     const first = (await (await deliver('analytics', analytics, envelope, { id: 'msg_dup' })).json()) as Delivery;
     expect(first).toMatchObject({ duplicate: false, summary: { created: 1 } });
     const before = await count('usage_events');
+    await compactUsage(s.db);
     const dailyBefore = await s.db.selectFrom('usage_daily').selectAll().execute();
 
     // A retry is signed again with a later timestamp; same id, same body.
@@ -228,6 +230,7 @@ describe('POST /v1/webhooks/inbound/{source}', () => {
     expect(await changed.json()).toEqual({ webhookId: 'msg_dup', duplicate: true });
 
     expect(await count('usage_events')).toBe(before);
+    await compactUsage(s.db);
     expect(await s.db.selectFrom('usage_daily').selectAll().execute()).toEqual(dailyBefore);
     const logged = await s.db.selectFrom('inbound_webhook_messages').selectAll().where('webhook_id', '=', 'msg_dup').execute();
     expect(logged).toHaveLength(1);
