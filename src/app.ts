@@ -15,6 +15,7 @@ import { registerOutcomeRoutes } from './outcomes/routes.js';
 import { registerProofRoutes } from './proof/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
 import { isDatabaseUnavailable, isTransientConflict } from './db/errors.js';
+import { ReplicaMonitor } from './db/read-routing.js';
 import type { Database } from './db/schema.js';
 import type { AppEnv } from './http/env.js';
 import { DomainError, type ProblemCode, problemResponse } from './http/problem.js';
@@ -29,6 +30,10 @@ import { createWebApp, type WebAssets } from './web/index.js';
 export interface AppDeps {
   /** The database for a request: one shared pool on Node, a per-request client on Workers. */
   database: (env: object | undefined) => Kysely<Database>;
+  /** The streaming replica for lag-tolerant reads (DATABASE_READ_URL), same lifetime as `database`; unset: the primary serves them. */
+  readDatabase?: (env: object | undefined) => Kysely<Database> | undefined;
+  /** DATABASE_READ_MAX_LAG_MS: above this replica lag, those reads go to the primary (default 5000). */
+  readMaxLagMs?: number;
   logger: Logger;
   bodyLimitBytes?: number;
   docsAssets?: DocsAssets;
@@ -56,10 +61,15 @@ export function createApp(deps: AppDeps) {
     rateLimit: deps.rateLimitPerMinute ? perKeyRateLimit(deps.rateLimitPerMinute) : undefined,
   });
 
+  // One lag measurement shared by the requests of this process (or Worker isolate).
+  const replicaMonitor = deps.readDatabase ? new ReplicaMonitor({ maxLagMs: deps.readMaxLagMs ?? 5000 }) : undefined;
+
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(async (c, next) => {
     const started = performance.now();
     c.set('db', deps.database(c.env));
+    const replica = replicaMonitor && deps.readDatabase?.(c.env);
+    if (replica) c.set('readReplica', { db: replica, monitor: replicaMonitor });
     c.set('logger', deps.logger);
     c.set('allowPrivateWebhookUrls', deps.allowPrivateWebhookUrls ?? false);
     c.set('afterScoring', raiseAlerts);

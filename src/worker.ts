@@ -20,11 +20,14 @@ import type { Kysely } from 'kysely';
 interface WorkerEnv {
   HYPERDRIVE?: { connectionString: string };
   DATABASE_URL?: string;
+  /** A streaming replica for lag-tolerant reads: a Hyperdrive binding of its own, or the DATABASE_READ_URL var/secret. */
+  HYPERDRIVE_READ?: { connectionString: string };
   LOG_LEVEL?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
 interface RequestEnv extends WorkerEnv {
   db: Kysely<Database>;
+  readDb?: Kysely<Database>;
 }
 
 /**
@@ -33,7 +36,7 @@ interface RequestEnv extends WorkerEnv {
  * value fails every invocation with a message naming it; nothing falls back
  * to a default unnoticed.
  */
-let runtime: { app: ReturnType<typeof createApp>; logger: ReturnType<typeof createLogger>; settings: JobSettings } | undefined;
+let runtime: { app: ReturnType<typeof createApp>; logger: ReturnType<typeof createLogger>; settings: JobSettings; readUrl?: string } | undefined;
 
 function runtimeFor(env: WorkerEnv) {
   if (runtime) return runtime;
@@ -41,6 +44,8 @@ function runtimeFor(env: WorkerEnv) {
   const logger = createLogger(config.LOG_LEVEL, { service: 'healthscore', runtime: 'workers' });
   const app = createApp({
     database: (requestEnv) => (requestEnv as RequestEnv).db,
+    readDatabase: (requestEnv) => (requestEnv as RequestEnv).readDb,
+    readMaxLagMs: config.DATABASE_READ_MAX_LAG_MS,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
@@ -49,7 +54,7 @@ function runtimeFor(env: WorkerEnv) {
     webAssets: async (file) => (file === 'uPlot.min.css' ? uplotCss : uplotJs),
   });
   // No long-running process: the deliver-webhooks job sends outgoing webhooks, with the WEBHOOK_* settings.
-  runtime = { app, logger, settings: { ...jobSettingsFromConfig(config), outboxDelivery: 'cron' } };
+  runtime = { app, logger, settings: { ...jobSettingsFromConfig(config), outboxDelivery: 'cron' }, readUrl: config.DATABASE_READ_URL };
   return runtime;
 }
 
@@ -70,18 +75,21 @@ function connectionString(env: WorkerEnv): string {
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
     let app;
+    let readUrl;
     try {
-      app = runtimeFor(env).app;
+      ({ app, readUrl } = runtimeFor(env));
     } catch (err) {
       if (err instanceof ConfigError) return configurationProblem(err);
       throw err;
     }
-    // One client per request: Workers may not share sockets across requests.
+    // One client per request: Workers may not share sockets across requests. Clients connect on their first query.
     const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
+    const replicaUrl = env.HYPERDRIVE_READ?.connectionString ?? readUrl;
+    const replica = replicaUrl ? createPostgresDb({ url: replicaUrl, max: 1, connectTimeoutSeconds: 2 }) : undefined;
     try {
-      return await app.fetch(request, { ...env, db } satisfies RequestEnv, ctx);
+      return await app.fetch(request, { ...env, db, readDb: replica?.db } satisfies RequestEnv, ctx);
     } finally {
-      ctx.waitUntil(close());
+      ctx.waitUntil(Promise.all([close(), replica?.close()]));
     }
   },
 

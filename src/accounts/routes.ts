@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Router } from '../http/route.js';
 import { isRejected, writeIsolated } from '../db/isolation.js';
+import { lagTolerantRead } from '../db/read-routing.js';
 import { DomainError, notFound } from '../http/problem.js';
 import { encodeCursor } from '../http/cursor.js';
 import { checkValue } from '../http/input.js';
@@ -173,15 +174,20 @@ export function registerAccountRoutes(router: Router) {
       responses: { 200: { description: 'A page of accounts', schema: listResponseSchema } },
     },
     async (c, { query }) => {
-      const page = await listAccounts(c.var.db, {
-        segment: query.segment,
-        owner: query.owner,
-        tier: query.tier,
-        updatedSince: query.updated_since,
-        includeArchived: query.include_archived,
-        after: query.cursor,
-        limit: query.limit,
-      });
+      const page = await lagTolerantRead(
+        c,
+        (db) =>
+          listAccounts(db, {
+            segment: query.segment,
+            owner: query.owner,
+            tier: query.tier,
+            updatedSince: query.updated_since,
+            includeArchived: query.include_archived,
+            after: query.cursor,
+            limit: query.limit,
+          }),
+        { feed: { name: 'accounts', after: query.cursor?.seq } },
+      );
       return c.json({
         items: page.accounts,
         nextCursor: page.last ? encodeCursor(page.last) : null,

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
+import { lagTolerantRead } from '../db/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import type { AppEnv } from '../http/env.js';
@@ -51,16 +52,18 @@ export function registerAlertRoutes(router: Router) {
       responses: { 200: { description: 'A page of alerts', schema: alertListSchema } },
     },
     async (c, { query }) => {
-      const page = await listAlerts(c.var.db, {
-        status: query.status,
-        severity: query.severity,
-        assignee: query.assignee,
-        unassigned: query.unassigned === 'true',
-        rule: query.rule,
-        account: query.account,
-        before: query.cursor?.id,
-        limit: query.limit,
-      });
+      const page = await lagTolerantRead(c, (db) =>
+        listAlerts(db, {
+          status: query.status,
+          severity: query.severity,
+          assignee: query.assignee,
+          unassigned: query.unassigned === 'true',
+          rule: query.rule,
+          account: query.account,
+          before: query.cursor?.id,
+          limit: query.limit,
+        }),
+      );
       return c.json({
         items: page.items,
         nextCursor: page.hasMore && page.last !== null ? encodeCursor({ seq: page.last, id: page.last }) : null,

@@ -9,6 +9,8 @@ export interface PostgresOptions {
   max?: number;
   /** Workers: one short-lived connection per request. */
   idleTimeoutSeconds?: number;
+  /** Give up connecting after this long (postgres.js default 30 s). */
+  connectTimeoutSeconds?: number;
 }
 
 /**
@@ -22,6 +24,7 @@ export function createPostgresDb(options: PostgresOptions) {
   const client = postgres(options.url, {
     max: options.max ?? 10,
     idle_timeout: options.idleTimeoutSeconds ?? 30,
+    ...(options.connectTimeoutSeconds ? { connect_timeout: options.connectTimeoutSeconds } : {}),
     onnotice: () => {},
     types: {
       int8: { to: PG_OID.int8, from: [PG_OID.int8], serialize: String, parse: parseInt8 },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
+import { lagTolerantRead } from '../db/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import { DomainError, notFound } from '../http/problem.js';
@@ -102,15 +103,17 @@ export function registerFollowUpRoutes(router: Router) {
       responses: { 200: { description: 'A page of follow-ups', schema: listResponseSchema } },
     },
     async (c, { query }) => {
-      const page = await listFollowUps(c.var.db, {
-        assignee: query.assignee,
-        status: query.status,
-        dueFrom: query.due_from ? new Date(query.due_from) : undefined,
-        dueTo: query.due_to ? new Date(query.due_to) : undefined,
-        accountExternalId: query.account,
-        after: query.cursor ? { dueAt: new Date(query.cursor.seq), id: query.cursor.id } : undefined,
-        limit: query.limit,
-      });
+      const page = await lagTolerantRead(c, (db) =>
+        listFollowUps(db, {
+          assignee: query.assignee,
+          status: query.status,
+          dueFrom: query.due_from ? new Date(query.due_from) : undefined,
+          dueTo: query.due_to ? new Date(query.due_to) : undefined,
+          accountExternalId: query.account,
+          after: query.cursor ? { dueAt: new Date(query.cursor.seq), id: query.cursor.id } : undefined,
+          limit: query.limit,
+        }),
+      );
       return c.json({
         items: page.items.map(toFollowUp),
         nextCursor: page.last ? encodeCursor({ seq: page.last.dueAt.getTime(), id: page.last.id }) : null,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Principal } from '../auth/keys.js';
+import type { ReadReplica } from '../db/read-routing.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { AfterScoring } from '../scoring/recompute.js';
@@ -7,6 +8,8 @@ import type { AfterScoring } from '../scoring/recompute.js';
 /** What every handler can read from `c.var`. */
 export interface AppVariables {
   db: Kysely<Database>;
+  /** The streaming replica for reads that tolerate a little lag (DATABASE_READ_URL); read through lagTolerantRead (src/db/read-routing.ts). */
+  readReplica?: ReadReplica;
   logger: Logger;
   requestId: string;
   principal?: Principal;

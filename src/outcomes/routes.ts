@@ -1,3 +1,4 @@
+import { lagTolerantRead } from '../db/read-routing.js';
 import type { Router } from '../http/route.js';
 import { listOutcomes } from './repository.js';
 import { outcomeListQuerySchema, outcomeListSchema } from './schemas.js';
@@ -17,6 +18,6 @@ export function registerOutcomeRoutes(router: Router) {
       responses: { 200: { description: 'A page of outcomes', schema: outcomeListSchema } },
     },
     async (c, { query }) =>
-      c.json(await listOutcomes(c.var.db, { from: query.from, to: query.to, kind: query.kind, after: query.cursor, limit: query.limit })),
+      c.json(await lagTolerantRead(c, (db) => listOutcomes(db, { from: query.from, to: query.to, kind: query.kind, after: query.cursor, limit: query.limit }))),
   );
 }

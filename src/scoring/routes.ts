@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
+import { lagTolerantRead } from '../db/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import { toCsv } from '../http/csv.js';
@@ -128,14 +129,19 @@ export function registerScoringRoutes(router: Router) {
       responses: { 200: { description: 'A page of scores (`format=csv`: the same page as CSV)', schema: feedSchema, also: { 'text/csv': z.string() } } },
     },
     async (c, { query }) => {
-      const page = await healthFeed(c.var.db, {
-        after: query.cursor,
-        updatedSince: query.updated_since,
-        limit: query.limit,
-        band: query.band,
-        owner: query.owner,
-        segment: query.segment,
-      });
+      const page = await lagTolerantRead(
+        c,
+        (db) =>
+          healthFeed(db, {
+            after: query.cursor,
+            updatedSince: query.updated_since,
+            limit: query.limit,
+            band: query.band,
+            owner: query.owner,
+            segment: query.segment,
+          }),
+        { feed: { name: 'health_scores', after: query.cursor?.seq } },
+      );
       const nextCursor = page.last ? encodeCursor(page.last) : null;
       if (query.format === 'csv') {
         const columns = ['externalId', 'name', 'owner', 'segment', 'score', 'band', 'coverage', 'churnProbability', 'scorecardVersion', 'scorecardSegment', 'updatedAt'] as const;
