@@ -11,10 +11,11 @@ import { ingest } from './sections/ingest.js';
 import { latency } from './sections/latency.js';
 import { outbox } from './sections/outbox.js';
 import { proof } from './sections/proof.js';
+import { replicas } from './sections/replicas.js';
 import { scoring } from './sections/scoring.js';
 import { web } from './sections/web.js';
 
-const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followUps, web, proof];
+const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followUps, web, proof, replicas];
 
 const log = (message: string) => console.log(`[bench] ${message}`);
 
