@@ -8,6 +8,7 @@ import type { BenchContext, Cell, Section } from '../lib/types.js';
 import { percentile } from '../lib/http.js';
 import { describeLockWaits, type LockWaits, sampleLockWaits, serviceDatabaseUrl } from '../lib/waits.js';
 import { scoringUrl } from './scoring.js';
+import { rescoreBacklog } from '../../src/scoring/rescore-marks.js';
 
 /**
  * Issue 4: time from an ingested usage event to the changed score, with the
@@ -66,8 +67,7 @@ async function post(url: string, key: string, items: unknown[]) {
 async function waitForQueue(ctx: BenchContext, limitMs: number) {
   const until = Date.now() + limitMs;
   while (Date.now() < until) {
-    const { rows } = await sql<{ n: string }>`select count(*) as n from rescore_queue`.execute(ctx.db);
-    if (Number(rows[0]!.n) === 0) return;
+    if ((await rescoreBacklog(ctx.db)) === 0) return;
     await sleep(200);
   }
   throw new Error(`the rescore queue did not drain within ${limitMs} ms`);

@@ -20,7 +20,7 @@ export const MIGRATIONS = [
   '0020_notifications',
   '0025_web_people',
   '0030_usage_partitions',
-  '0035_usage_deltas',
+  '0035_append_only_ingest',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

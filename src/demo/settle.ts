@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { raiseAlerts, sweepAlerts } from '../alerts/index.js';
 import type { Database } from '../db/schema.js';
 import { planFollowUps } from '../follow-ups/index.js';
-import { recomputeDirty } from '../scoring/recompute.js';
+import { RESCORE_LEASE_SECONDS, recomputeDirty } from '../scoring/recompute.js';
+import { rescoreBacklog } from '../scoring/rescore-marks.js';
 
 const nameOf = (email: string) =>
   email
@@ -18,7 +19,9 @@ const nameOf = (email: string) =>
  * account owner becomes a team member (follow-ups are assigned to them and
  * their calendar links work); accounts are scored, alerts swept, follow-ups
  * planned. Safe beside a running service: each step claims what it works on.
+ * `scored` counts the accounts this call scored; `accountsScored` all that have a score.
  */
+
 export async function settleDemo(db: Kysely<Database>) {
   const owners = await db
     .selectFrom('accounts')
@@ -42,6 +45,13 @@ export async function settleDemo(db: Kysely<Database>) {
     scored += result.claimed;
     if (result.claimed === 0) break;
   }
+  // Beside a running service its rescore job may hold some of them: wait until it has scored them (or
+  // its lease lapses and they are taken here), so the sweep and the planning see every score.
+  const deadline = Date.now() + (RESCORE_LEASE_SECONDS + 30) * 1000;
+  while ((await rescoreBacklog(db)) > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    scored += (await recomputeDirty(db, undefined, raiseAlerts)).claimed;
+  }
   const alerts = await sweepAlerts(db);
   const followUps = await planFollowUps(db);
   // Alerts open as scores change (and in the sweep): count what is open now.
@@ -50,5 +60,10 @@ export async function settleDemo(db: Kysely<Database>) {
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('status', '<>', 'resolved')
     .executeTakeFirstOrThrow();
-  return { teamMembers, scored, alerts, openAlerts: Number(openAlerts), followUps };
+  const { n: accountsScored } = await db
+    .selectFrom('health_scores')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('score', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return { teamMembers, scored, accountsScored: Number(accountsScored), alerts, openAlerts: Number(openAlerts), followUps };
 }

@@ -49,7 +49,7 @@ usage_rows as materialized (
     from targets t join usage_daily u on u.account_id = t.account_id
    where u.day > ${lo}::date - 200 and u.day <= (${hi}::timestamptz at time zone 'UTC')::date
      and u.day > t.d0 - 180 and ${includeD0}
-  union all -- deltas ingest appended and no compaction has folded in yet (sql/0035): every aggregate below is a sum or over distinct days
+  union all -- deltas no compaction has folded in yet (sql/0035): every aggregate below is a sum or over distinct days
   select t.target_id, t.d0, u.day, u.metric, u.events, u.quantity
     from targets t join usage_daily_deltas u on u.account_id = t.account_id
    where u.day > ${lo}::date - 200 and u.day <= (${hi}::timestamptz at time zone 'UTC')::date
@@ -84,6 +84,10 @@ users as materialized (
     from (
       select t.target_id, u.user_id
         from targets t join usage_daily_users u on u.account_id = t.account_id
+       where u.day > ${lo}::date - 40 and u.day > t.d0 - 30 and ${includeD0}
+      union all
+      select t.target_id, x.user_id
+        from targets t join usage_daily_deltas u on u.account_id = t.account_id cross join unnest(u.user_ids) as x(user_id)
        where u.day > ${lo}::date - 40 and u.day > t.d0 - 30 and ${includeD0}
       ${rawEvents('t.target_id, e.user_id', `and e.user_id is not null and e.occurred_at >= ${lo}::date - 1`)}
     ) x

@@ -8,6 +8,7 @@ import { measuresOf, type ScorecardDefinition } from './scorecard.js';
 import { activeScorecards, ensureDefaultScorecard, type Scorecard } from './scorecards.js';
 import { scoringSelect } from './sql.js';
 import { compactUsage } from '../signals/usage-compaction.js';
+import { foldRescoreMarks } from './rescore-marks.js';
 
 type Db = Kysely<Database>;
 
@@ -343,6 +344,7 @@ export const RESCORE_LEASE_SECONDS = 120;
  */
 export async function recomputeDirty(db: Db, limit = 10_000, after?: AfterScoring): Promise<RecomputeResult & { claimed: number }> {
   await compactUsage(db);
+  await foldRescoreMarks(db);
   // marked_at travels as text: a JS Date would drop its microseconds.
   const { rows: claimed } = await sql<{ account_id: number; marked_at: string }>`
     update rescore_queue q set claimed_until = now() + ${RESCORE_LEASE_SECONDS}::int * interval '1 second'
@@ -370,6 +372,7 @@ export async function recomputeDirty(db: Db, limit = 10_000, after?: AfterScorin
 /** The nightly run: everyone, distributions refreshed, queue cleared of what this run covered. */
 export async function recomputeAll(db: Db, at?: Date, after?: AfterScoring): Promise<RecomputeResult> {
   await compactUsage(db);
+  await foldRescoreMarks(db);
   return inTransaction(db, async (trx) => {
     const started = await sql<{ now: Date }>`select now() as now`.execute(trx);
     const result = await recompute(trx, { accountIds: null, at, refreshDistributions: true, after });

@@ -18,18 +18,6 @@ export async function resolveAccounts(db: Db, externalIds: string[], createMissi
   return new Map(rows.map((r) => [r.external_id, r.id]));
 }
 
-/** Queues accounts for the incremental rescoring job; a later mark moves the time forward. */
-export async function markForRescore(db: Db, accountIds: Iterable<number>): Promise<void> {
-  const ids = [...new Set(accountIds)];
-  if (ids.length === 0) return;
-  await sql`
-    insert into rescore_queue (account_id, marked_at)
-    select id, now() from unnest(${ids}::int8[]) as id
-     order by id -- a fixed lock order against deadlocks between concurrent batches
-    on conflict (account_id) do update set marked_at = excluded.marked_at
-    where rescore_queue.marked_at < excluded.marked_at`.execute(db);
-}
-
 export type SourceDay = ['usage' | 'support' | 'nps' | 'csat' | 'commercial', string];
 
 /** Records that a source had data on these days (workspace-wide; see sql/0010). */

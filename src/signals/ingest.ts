@@ -4,7 +4,8 @@ import { isRejected, writeIsolated } from '../db/isolation.js';
 import { checkValue } from '../http/input.js';
 import type { Database } from '../db/schema.js';
 import { inRetriedTransaction } from '../db/transaction.js';
-import { markForRescore, recordSourceDays, resolveAccounts, type SourceDay } from './accounts.js';
+import { markForRescore } from '../scoring/rescore-marks.js';
+import { recordSourceDays, resolveAccounts, type SourceDay } from './accounts.js';
 import { writeContracts } from './contracts.js';
 import {
   type Contract,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markForRescore } from '../../src/signals/accounts.js';
+import { foldRescoreMarks, markForRescore } from '../../src/scoring/rescore-marks.js';
 import { recompute, recomputeDirty } from '../../src/scoring/recompute.js';
 import { onServer } from '../support/db.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -20,6 +20,7 @@ afterAll(() => s?.close());
 describe.runIf(onServer())('marking accounts while a rescoring run works on them', () => {
   it('does not wait for the run, and the new mark survives its clean-up', async () => {
     await markForRescore(s.db, [account]);
+    await foldRescoreMarks(s.db);
     // Hold the account's health row so the run stops inside its recompute.
     let release!: () => void;
     let holding!: () => void;
@@ -44,6 +45,7 @@ describe.runIf(onServer())('marking accounts while a rescoring run works on them
     release();
     await blocker;
     expect(await run).toMatchObject({ claimed: 1 });
+    await foldRescoreMarks(s.db);
     const left = await s.db.selectFrom('rescore_queue').select(['account_id', 'claimed_until']).execute();
     expect(left).toEqual([{ account_id: account, claimed_until: null }]);
     expect(await recomputeDirty(s.db)).toMatchObject({ claimed: 1 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { compactUsage } from '../../src/signals/usage-compaction.js';
+import { foldRescoreMarks } from '../../src/scoring/rescore-marks.js';
 
 let s: TestServer;
 let ingestKey: string;
@@ -128,10 +129,13 @@ describe('accounts and rescoring', () => {
   });
 
   it('marks accounts whose signals changed for rescoring, and only those', async () => {
+    await foldRescoreMarks(s.db);
     await s.db.deleteFrom('rescore_queue').execute();
     await ingest('usage', [{ eventId: 'u-1', account: 'acme', occurredAt: '2026-11-02T10:00:00Z', metric: 'report.exported' }]);
+    await foldRescoreMarks(s.db);
     expect(await s.db.selectFrom('rescore_queue').selectAll().execute()).toEqual([]);
     await ingest('surveys', [{ responseId: 'r-9', account: 'globex', kind: 'nps', score: 9, respondedAt: '2026-11-01T00:00:00Z' }]);
+    await foldRescoreMarks(s.db);
     const queued = await s.db.selectFrom('rescore_queue').select('account_id').execute();
     expect(queued).toEqual([{ account_id: await accountId('globex') }]);
   });

@@ -7,6 +7,7 @@ import { verifyDelivery } from '../../src/webhooks/inbound/verify.js';
 import { runTs } from '../support/process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { compactUsage } from '../../src/signals/usage-compaction.js';
+import { foldRescoreMarks } from '../../src/scoring/rescore-marks.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -166,6 +167,7 @@ describe('POST /v1/webhooks/inbound/{source}', () => {
     });
     const stored = await s.db.selectFrom('usage_events').select(['event_id', 'quantity']).where('event_id', 'in', ['w-u-1', 'w-u-2']).execute();
     expect(stored).toHaveLength(2);
+    await foldRescoreMarks(s.db);
     const queued = await s.db.selectFrom('rescore_queue').select('account_id').execute();
     expect(queued.length).toBeGreaterThanOrEqual(2);
   });

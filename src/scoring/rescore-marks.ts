@@ -1,0 +1,41 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { inRetriedTransaction } from '../db/transaction.js';
+
+type Db = Kysely<Database>;
+
+/** Queues accounts for the incremental rescoring job: appends marks, which never wait on another batch's. */
+export async function markForRescore(db: Db, accountIds: Iterable<number>): Promise<void> {
+  const ids = [...new Set(accountIds)];
+  if (ids.length === 0) return;
+  await sql`insert into rescore_marks (account_id) select id from unnest(${ids}::int8[]) as id`.execute(db);
+}
+
+/**
+ * Moves the appended marks into rescore_queue (sql/0035_append_only_ingest.sql):
+ * one row per account, a later mark moving its time forward, so a claimed
+ * account marked again while it is rescored stays queued. One statement, in a
+ * short transaction of its own: the marks it deletes are the ones it queues.
+ */
+export async function foldRescoreMarks(db: Db): Promise<number> {
+  return inRetriedTransaction(db, async (trx) => {
+    const { rows } = await sql<{ n: number }>`
+      with moved as (delete from rescore_marks returning account_id, marked_at),
+      queued as (
+        insert into rescore_queue (account_id, marked_at)
+        select account_id, max(marked_at) from moved group by account_id
+         order by account_id
+        on conflict (account_id) do update set marked_at = excluded.marked_at
+        where rescore_queue.marked_at < excluded.marked_at
+      )
+      select count(*)::int8 as n from moved`.execute(trx);
+    return Number(rows[0]?.n ?? 0);
+  });
+}
+
+/** Accounts waiting to be rescored, queued or only marked. */
+export async function rescoreBacklog(db: Db): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int8 as n from (select account_id from rescore_queue union select account_id from rescore_marks) q`.execute(db);
+  return Number(rows[0]!.n);
+}
