@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { pruneExpiredKeys } from '../src/idempotency/repository.js';
-import { pruneInboundWebhookMessages, pruneUsageEvents } from '../src/jobs/prune.js';
+import { pruneInboundWebhookMessages } from '../src/jobs/prune.js';
+import { dropExpiredUsagePartitions, maintainUsagePartitions } from '../src/jobs/usage-partitions.js';
 import { raiseAlerts, sweepAlerts } from '../src/alerts/index.js';
 import { drainOutbox, pruneOutbox } from '../src/webhooks/outbound/index.js';
 import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-ups/index.js';
@@ -82,12 +83,19 @@ export const registry: readonly JobDefinition[] = [
     handler: async ({ db }) => ({ deleted: await pruneExpiredKeys(db) }),
   },
   {
+    name: 'maintain-usage-partitions',
+    cron: '11 * * * *',
+    description:
+      'Creates the monthly partitions of usage_events, usage_daily and usage_daily_users for this month and the next three, and moves rows that landed in a default partition (back-dated events, imports) into their month’s partition.',
+    handler: async ({ db, scheduledFor }) => ({ ...(await maintainUsagePartitions(db, scheduledFor)) }),
+  },
+  {
     name: 'prune-usage-events',
     cron: '23 3 * * *',
     description:
-      'Deletes raw usage events older than USAGE_RETENTION_DAYS (default 400); the daily rollups are kept.',
-    handler: async ({ db, settings }) => ({
-      deleted: await pruneUsageEvents(db, settings.usageRetentionDays),
+      'Drops the monthly partitions of raw usage events whose whole month is older than USAGE_RETENTION_DAYS (default 400) and that hold no event received within that window; the daily rollups are kept.',
+    handler: async ({ db, scheduledFor, settings }) => ({
+      ...(await dropExpiredUsagePartitions(db, scheduledFor, settings.usageRetentionDays)),
       retentionDays: settings.usageRetentionDays,
     }),
   },

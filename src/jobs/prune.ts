@@ -9,28 +9,6 @@ type Db = Kysely<Database>;
  */
 export const PRUNE_BATCH = 5000;
 
-/**
- * Raw usage events older than `days`: received more than `days` ago (the
- * indexed column) and occurred more than `days` ago. An old event that was
- * only just received is kept until it has been stored `days` days. The daily
- * rollups (usage_daily, usage_daily_users) are never touched.
- */
-export async function pruneUsageEvents(db: Db, days: number): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const result = await sql`
-      delete from usage_events
-      where (account_id, event_id) in (
-        select account_id, event_id from usage_events
-        where received_at < now() - make_interval(days => ${days})
-          and occurred_at < now() - make_interval(days => ${days})
-        limit ${PRUNE_BATCH})`.execute(db);
-    const n = Number(result.numAffectedRows ?? 0);
-    deleted += n;
-    if (n < PRUNE_BATCH) return deleted;
-  }
-}
-
 /** webhook-id records of inbound webhooks older than `days` (the redelivery dedupe window). */
 export async function pruneInboundWebhookMessages(db: Db, days: number): Promise<number> {
   let deleted = 0;

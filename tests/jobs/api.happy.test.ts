@@ -56,7 +56,7 @@ describe('POST /v1/jobs/{name}/run', () => {
   it('with an Idempotency-Key, a retry replays the run instead of running it again', async () => {
     const headers = { 'idempotency-key': 'run-usage-prune-1' };
     const first = await json<Run>(await s.call('POST', '/v1/jobs/prune-usage-events/run', { headers }));
-    expect(first).toMatchObject({ outcome: 'succeeded', counts: { deleted: 0, retentionDays: 400 } });
+    expect(first).toMatchObject({ outcome: 'succeeded', counts: { partitionsDropped: 0, retentionDays: 400 } });
     const retry = await s.call('POST', '/v1/jobs/prune-usage-events/run', { headers });
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(((await retry.json()) as Run).id).toBe(first.id);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extraJobs, registry } from '../../jobs/registry.js';
 import { createApiKey } from '../../src/auth/repository.js';
 import { parseConfig } from '../../src/config.js';
-import { compileCron } from '../../src/jobs/cron.js';
+import { compileCron, nextOccurrence } from '../../src/jobs/cron.js';
 import { settingsFromEnv } from '../../src/jobs/environment.js';
 import { scheduledJobs, settingsFromConfig, startJobScheduler } from '../../src/jobs/node.js';
 import { createSubscription, enqueueEvent } from '../../src/webhooks/outbound/repository.js';
@@ -50,14 +50,19 @@ describe('the job registry', () => {
   });
 
   it('schedules the prunes hourly and daily', () => {
-    const cronOf = (name: string) => compileCron(registry.find((j) => j.name === name)!.cron);
-    expect(cronOf('prune-idempotency-keys').hours).toHaveLength(24);
-    expect(cronOf('prune-idempotency-keys').minutes).toHaveLength(1);
-    for (const daily of ['prune-usage-events', 'prune-inbound-webhook-messages']) {
-      expect(cronOf(daily).hours, daily).toHaveLength(1);
-      expect(cronOf(daily).daysOfMonth, daily).toBeNull();
-      expect(cronOf(daily).daysOfWeek, daily).toBeNull();
-    }
+    // The gaps between a job's occurrences over nine days.
+    const gapsOf = (name: string) => {
+      const c = compileCron(registry.find((j) => j.name === name)!.cron);
+      const gaps = new Set<number>();
+      for (let t = nextOccurrence(c, Date.UTC(2026, 2, 1)).getTime(); t < Date.UTC(2026, 2, 10); ) {
+        const next = nextOccurrence(c, t).getTime();
+        gaps.add(next - t);
+        t = next;
+      }
+      return [...gaps];
+    };
+    expect(gapsOf('prune-idempotency-keys')).toEqual([3_600_000]);
+    for (const daily of ['prune-usage-events', 'prune-inbound-webhook-messages']) expect(gapsOf(daily), daily).toEqual([86_400_000]);
   });
 
   it('wrangler.toml [triggers] crons lists exactly the registry’s cron expressions', async () => {
@@ -124,24 +129,29 @@ describe('the prune jobs', () => {
     expect(left.map((r) => r.idempotency_key)).toEqual(['live']);
   });
 
-  it('prune-usage-events deletes raw events past the retention and never touches the rollups', async () => {
+  it('prune-usage-events drops whole months of raw events past the retention and never touches the rollups', async () => {
+    // Month by month (tests/db/partitions.happy.test.ts has the details): a fixed occurrence, rows dated around it.
+    const scheduledFor = new Date('2020-03-15T03:23:00Z');
     await sql`insert into accounts (external_id, name) values ('prune-co', 'Prune Co')`.execute(t.db);
     const { rows } = await sql<{ id: number }>`select id from accounts where external_id = 'prune-co'`.execute(t.db);
     const account = rows[0]!.id;
     await sql`
       insert into usage_events (account_id, event_id, occurred_at, metric, received_at) values
-        (${account}, 'ancient',       now() - interval '500 days', 'login', now() - interval '500 days'),
-        (${account}, 'just-past',     now() - interval '31 days',  'login', now() - interval '31 days'),
-        (${account}, 'late-arrival',  now() - interval '500 days', 'login', now() - interval '2 days'),
-        (${account}, 'recent',        now() - interval '2 days',   'login', now() - interval '2 days')`.execute(t.db);
+        (${account}, 'ancient', '2018-01-10 12:00:00+00', 'login', '2018-01-10 12:00:00+00'),
+        (${account}, 'recent',  '2020-03-01 12:00:00+00', 'login', '2020-03-01 12:00:00+00')`.execute(t.db);
     await sql`
       insert into usage_daily (account_id, day, metric, events, quantity, active_users)
-      values (${account}, (now() - interval '500 days')::date, 'login', 1, 1, 1)`.execute(t.db);
+      values (${account}, '2018-01-10', 'login', 1, 1, 1)`.execute(t.db);
 
-    expect(await run('prune-usage-events', 400)).toEqual({ deleted: 1, retentionDays: 400 });
-    expect(await run('prune-usage-events', 30)).toEqual({ deleted: 1, retentionDays: 30 });
-    const left = await t.db.selectFrom('usage_events').select('event_id').orderBy('event_id').execute();
-    expect(left.map((r) => r.event_id)).toEqual(['late-arrival', 'recent']);
+    const prune = job('prune-usage-events');
+    expect(await prune.handler({ db: t.db, logger: silent, scheduledFor, settings: { ...settings, usageRetentionDays: 400 } })).toEqual({
+      partitionsDropped: 1,
+      keptForLateEvents: 0,
+      busy: 0,
+      retentionDays: 400,
+    });
+    const left = await t.db.selectFrom('usage_events').select('event_id').where('account_id', '=', account).orderBy('event_id').execute();
+    expect(left.map((r) => r.event_id)).toEqual(['recent']);
     const rollups = await sql<{ n: number }>`select count(*)::int as n from usage_daily where account_id = ${account}`.execute(t.db);
     expect(rollups.rows[0]!.n).toBe(1);
   });
