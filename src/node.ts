@@ -1,4 +1,5 @@
 import { createApp } from './app.js';
+import { startLocalAdmin } from './cli/local-admin.js';
 import { serveNode } from './http/node-server.js';
 import { bootstrapAdminKey } from './auth/repository.js';
 import { ConfigError, parseConfig } from './config.js';
@@ -48,6 +49,8 @@ async function main() {
   const server = serveNode({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });
   });
+  // `npm run cli -- demo` beside this process: the embedded database serves only us (src/cli/local-admin.ts).
+  const localAdmin = database.kind === 'embedded' ? await startLocalAdmin({ dataDir: config.DATA_DIR, db: database.db, logger }) : undefined;
   // Scheduled jobs (jobs/registry.ts): each occurrence runs once across replicas.
   const jobs = startJobScheduler(config, database.db, logger);
   // Outgoing webhooks: sends what the outbox holds, in this process, until SIGTERM.
@@ -77,7 +80,7 @@ async function main() {
     server.close();
     server.closeIdleConnections();
     const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-    await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)])]);
+    await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)]), localAdmin?.close()]);
     await Promise.race([database.close(), grace(500)]);
     logger.info('stopped', { signal, ms: Math.round(performance.now() - started) });
     process.exit(0);

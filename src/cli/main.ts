@@ -3,7 +3,7 @@ import { parseScopes } from '../auth/keys.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/repository.js';
 import { ConfigError, parseConfig } from '../config.js';
 import { migrate, openDatabase } from '../db/node.js';
-import { demoCommand } from '../demo/generate.js';
+import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
 import { PEOPLE_USAGE, peopleCommand } from '../people/cli.js';
 import { webhooksCommand } from './webhooks.js';

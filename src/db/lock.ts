@@ -24,7 +24,8 @@ export class DataDirLockedError extends Error {
 
 const LOCK_FILE = 'healthscore.lock';
 
-const alive = (pid: number) => {
+/** Whether a process with this id exists (EPERM: it does, owned by someone else). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,7 +1,4 @@
-import { parseArgs } from 'node:util';
 import { mulberry32 } from '../scoring/learn/folds.js';
-import { createDemoPeople, signInInstructions } from '../people/demo.js';
-import { settleDemo } from './settle.js';
 import type { Kysely } from 'kysely';
 import { upsertAccounts } from '../accounts/repository.js';
 import type { AccountInput, UpsertOutcome } from '../accounts/schemas.js';
@@ -80,7 +77,7 @@ class Random {
 }
 
 const clamp = (v: number, min: number, max: number) => Math.min(max, Math.max(min, v));
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString();
 
 // ---------------------------------------------------------------- vocabulary
@@ -584,55 +581,4 @@ export async function generateDemo(db: Kysely<Database>, options: DemoOptions = 
     signals: { usage: usage.counts, tickets: tickets.counts, surveys: surveys.counts, contracts: contracts.counts },
     errors,
   };
-}
-
-// ---------------------------------------------------------------- command
-
-type WithDatabase = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
-
-export const DEMO_USAGE = 'demo [--accounts N] [--seed S] [--as-of YYYY-MM-DD]';
-
-const line = (label: string, c: Partial<Counts>) =>
-  `  ${label.padEnd(14)} ${Object.entries(c)
-    .map(([k, v]) => `${v} ${k}`)
-    .join(', ')}`;
-
-/** `demo`: fills the configured database with the generated portfolio. */
-export async function demoCommand(args: string[], withDatabase: WithDatabase): Promise<void> {
-  const { values } = parseArgs({ args, options: { accounts: { type: 'string' }, seed: { type: 'string' }, 'as-of': { type: 'string' } } });
-  const accounts = values.accounts === undefined ? DEFAULT_DEMO_ACCOUNTS : Number(values.accounts);
-  if (!Number.isInteger(accounts) || accounts < 1 || accounts > 100_000) throw new Error('--accounts must be an integer from 1 to 100000');
-  const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
-  const asOf = values['as-of'];
-  if (asOf !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(Date.parse(asOf)) || asOf > isoDay(Date.now()))) {
-    throw new Error('--as-of must be a date (YYYY-MM-DD) no later than today');
-  }
-
-  const started = Date.now();
-  const interactive = Boolean(process.stdout.isTTY);
-  const { result, team, settled } = await withDatabase(async (db) => ({
-    result: await generateDemo(db, {
-      accounts,
-      seed,
-      asOf,
-      onProgress: interactive ? (kind, c) => process.stdout.write(`\r  ${kind}: ${c.created + c.updated + c.unchanged + c.stale + c.error} written…`.padEnd(40)) : undefined,
-    }),
-    // The web app's team: one person per role (src/people/demo.ts).
-    team: await createDemoPeople(db),
-    // Scores, alerts and follow-ups now, not at the next runs of the jobs (src/demo/settle.ts).
-    settled: await settleDemo(db),
-  }));
-  if (interactive) process.stdout.write('\r'.padEnd(41) + '\r');
-  const seconds = (Date.now() - started) / 1000;
-  console.log(`demo portfolio: ${accounts} accounts, seed ${seed}, ${DEMO_DAYS} days up to ${result.asOf}`);
-  console.log(line('accounts', result.accounts));
-  console.log(line('contracts', result.signals.contracts));
-  console.log(line('tickets', result.signals.tickets));
-  console.log(line('surveys', result.signals.surveys));
-  console.log(line('usage events', result.signals.usage));
-  console.log(`  settled        ${settled.scored} accounts scored, ${settled.openAlerts} churn alerts open, ${settled.followUps.created} follow-ups planned, ${settled.teamMembers} owners added to the team`);
-  console.log(`done in ${seconds.toFixed(1)} s`);
-  console.log(signInInstructions(team));
-  if (result.errors.length > 0) throw new Error(`the generator produced invalid items:\n  ${result.errors.join('\n  ')}`);
 }

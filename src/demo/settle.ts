@@ -21,7 +21,6 @@ const nameOf = (email: string) =>
  * planned. Safe beside a running service: each step claims what it works on.
  * `scored` counts the accounts this call scored; `accountsScored` all that have a score.
  */
-
 export async function settleDemo(db: Kysely<Database>) {
   const owners = await db
     .selectFrom('accounts')
