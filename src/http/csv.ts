@@ -25,3 +25,6 @@ export function toCsv<Row extends Record<string, unknown>>(rows: readonly Row[],
     { header: true, columns: columns.map((c) => neutraliseFormula(c)), record_delimiter: 'unix' },
   );
 }
+
+/** One record, no header, CRLF-terminated (RFC 4180): for exports written page by page (the web app's portfolio.csv). */
+export const csvLine = (values: readonly unknown[]): string => stringify([values.map(cell)], { record_delimiter: 'windows' });

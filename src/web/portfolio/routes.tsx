@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { MessageKey } from '../../i18n/index.js';
 import { noticeOf, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
-import { csvLine } from '../csv.js';
+import { csvLine } from '../../http/csv.js';
 import { Band, BandBar, Layout, Pager, Sparkline } from '../layout.js';
 import { BANDS, decodePortfolioCursor, type PortfolioFilter, portfolioPage, portfolioSummary, SORTS, segmentsAndOwners } from './queries.js';
 
