@@ -86,7 +86,7 @@ export const registry: readonly JobDefinition[] = [
     name: 'maintain-usage-partitions',
     cron: '11 * * * *',
     description:
-      'Creates the monthly partitions of usage_events, usage_daily and usage_daily_users for this month and the next three, and moves rows that landed in a default partition (back-dated events, imports) into their month’s partition.',
+      'Creates the monthly partitions of usage_events, usage_daily and usage_daily_users for this month and the next three, and moves rows that landed in a default partition (back-dated events, imports) into their month’s partition; refreshes the partitioned tables’ statistics daily.',
     handler: async ({ db, scheduledFor }) => ({ ...(await maintainUsagePartitions(db, scheduledFor)) }),
   },
   {

@@ -128,3 +128,7 @@ select account_id, day, metric, user_id from usage_daily_users_unpartitioned;
 drop table usage_events_unpartitioned;
 drop table usage_daily_unpartitioned;
 drop table usage_daily_users_unpartitioned;
+
+-- Autovacuum never analyzes a partitioned parent; the planner needs its
+-- statistics for joins over the whole table (maintenance refreshes them daily).
+analyze usage_events, usage_daily, usage_daily_users;

@@ -63,6 +63,20 @@ export async function dropUsagePartition(trx: Db, partition: string): Promise<vo
   await sql`drop table ${sql.table(partition)}`.execute(trx);
 }
 
+/**
+ * Refreshes the statistics of the partitioned parents. Autovacuum analyzes
+ * each partition but never a parent, and the planner reads the parent's
+ * statistics to estimate joins over the whole table (the scoring queries join
+ * usage_daily by account). Needs the caller's transaction (lock timeout).
+ */
+export async function analyzeUsageTables(trx: Db): Promise<void> {
+  await sql`set local lock_timeout = ${sql.lit(LOCK_TIMEOUT)}`.execute(trx);
+  await sql`analyze usage_events, usage_daily, usage_daily_users`.execute(trx);
+}
+
+/** The hour (UTC) of the daily statistics refresh in the hourly maintenance. */
+export const ANALYZE_HOUR_UTC = 4;
+
 const lockNotAvailable = (err: unknown) => sqlState(err) === '55P03';
 
 /**
@@ -70,11 +84,13 @@ const lockNotAvailable = (err: unknown) => sqlState(err) === '55P03';
  * this month and the next MONTHS_AHEAD, and any month with rows in the default
  * partition gets its own partition with those rows moved in. One short
  * transaction per partition; one that cannot get its lock in time is counted
- * as `busy` and left for the next run.
+ * as `busy` and left for the next run. The parents' statistics are refreshed
+ * once a day (the run of ANALYZE_HOUR_UTC) and after a partition was created.
  */
-export async function maintainUsagePartitions(db: Db, now: Date): Promise<{ created: number; busy: number }> {
+export async function maintainUsagePartitions(db: Db, now: Date): Promise<{ created: number; busy: number; analyzed: number }> {
   let created = 0;
   let busy = 0;
+  let analyzed = 0;
   for (const table of USAGE_PARTITIONED_TABLES) {
     const months = new Set([...monthsToPrepare(now, MONTHS_AHEAD), ...(await defaultPartitionMonths(db, table))]);
     for (const month of months) {
@@ -86,7 +102,16 @@ export async function maintainUsagePartitions(db: Db, now: Date): Promise<{ crea
       }
     }
   }
-  return { created, busy };
+  if (created > 0 || now.getUTCHours() === ANALYZE_HOUR_UTC) {
+    try {
+      await db.transaction().execute(analyzeUsageTables);
+      analyzed = 1;
+    } catch (err) {
+      if (!lockNotAvailable(err)) throw err;
+      busy++;
+    }
+  }
+  return { created, busy, analyzed };
 }
 
 /**

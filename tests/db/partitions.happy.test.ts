@@ -133,7 +133,7 @@ describe('partition maintenance across a month boundary (frozen clock)', () => {
 
   it('on Jan 31 23:59 maintenance has prepared February and moved the back-dated rows to their months', async () => {
     // January to April for three tables, plus November and December 2019 for the events in the default partition.
-    expect(await runJob(t.db, 'maintain-usage-partitions', jan31)).toEqual({ created: 14, busy: 0 });
+    expect(await runJob(t.db, 'maintain-usage-partitions', jan31)).toEqual({ created: 14, busy: 0, analyzed: 1 });
     const feb = await sql<{ name: string | null }>`select to_regclass('usage_events_p2020_02')::text as name`.execute(t.db);
     expect(feb.rows[0]!.name).toBe('usage_events_p2020_02');
     expect(await placement(t.db, account)).toEqual({
@@ -141,8 +141,12 @@ describe('partition maintenance across a month boundary (frozen clock)', () => {
       'jan-in': 'usage_events_p2020_01',
       'nov-late': 'usage_events_p2019_11',
     });
-    // Running again changes nothing.
-    expect(await runJob(t.db, 'maintain-usage-partitions', jan31)).toEqual({ created: 0, busy: 0 });
+    // Running again changes nothing; the parents' statistics are refreshed after a creation and once a day.
+    expect(await runJob(t.db, 'maintain-usage-partitions', jan31)).toEqual({ created: 0, busy: 0, analyzed: 0 });
+    expect(await runJob(t.db, 'maintain-usage-partitions', new Date('2020-01-31T04:11:00Z'))).toEqual({ created: 0, busy: 0, analyzed: 1 });
+    const stats = await sql<{ n: number }>`
+      select count(*)::int as n from pg_stats where tablename in ('usage_events', 'usage_daily', 'usage_daily_users') and inherited and attname = 'account_id'`.execute(t.db);
+    expect(stats.rows[0]!.n).toBe(1); // usage_events has rows; the rollups none yet
   });
 
   it('an event at Feb 1 00:00:30 lands in February’s partition; a re-send with the same time is stored once', async () => {
