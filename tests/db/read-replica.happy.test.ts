@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { serveNode } from '../../src/http/node-server.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { freePort, waitFor } from '../support/process.js';
+import { measureReplicaLag } from '../../src/db/read-routing.js';
 import { adminUrl, databaseUrl } from '../support/urls.js';
 
 /**
@@ -95,6 +96,8 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
   let dataDir = '';
   let replicaUrl = '';
   let replicaRunning = false;
+  const slot = `hs_test_replica_${Math.random().toString(36).slice(2, 10)}`;
+  let slotCreated = false;
   let replica: ReturnType<typeof createPostgresDb>;
   let replicaAdmin: ReturnType<typeof createPostgresDb>;
   /** Reads tolerate any lag: only the cursor rule and failures send them to the primary. */
@@ -113,8 +116,28 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
   type Page = { items: { externalId: string }[]; nextCursor: string | null; hasMore: boolean };
   const listAccounts = async (server: Server, cursor?: string) => {
     const res = await call(server, 'GET', `/v1/accounts?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    if (res.status !== 200) lastSeen = { status: res.status, body: await res.clone().text() };
     expect(res.status).toBe(200);
-    return { source: res.headers.get('x-read-source'), page: (await res.json()) as Page };
+    const seen = { source: res.headers.get('x-read-source'), page: (await res.json()) as Page };
+    lastSeen = { source: seen.source, ids: seen.page.items.map((a) => a.externalId), cursor: cursor ?? null };
+    return seen;
+  };
+
+  /** waitFor, and on a time-out what the last look saw and what the replica says of itself. */
+  let lastSeen: unknown;
+  const poll = async (check: () => Promise<boolean>, timeoutMs: number, what: string) => {
+    try {
+      await waitFor(check, timeoutMs, what);
+    } catch (err) {
+      const state = await sql<{ paused: boolean; receive: string; replay: string }>`
+        select pg_is_wal_replay_paused() as paused, pg_last_wal_receive_lsn()::text as receive, pg_last_wal_replay_lsn()::text as replay`
+        .execute(replicaAdmin.db)
+        .then((r) => r.rows[0])
+        .catch((e: unknown) => String(e));
+      const lag = await measureReplicaLag(replicaAdmin.db).catch((e: unknown) => String(e));
+      const log = readFileSync(join(dataDir, 'server.log'), 'utf8').split('\n').slice(-15).join('\n');
+      throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(lastSeen)}; replica ${JSON.stringify(state)}, lag ${lag} ms; replica log:\n${log}`);
+    }
   };
 
   const stopReplica = async () => {
@@ -128,7 +151,10 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
     dataDir = mkdtempSync(join(tmpdir(), 'hs-replica-'));
     if (asRoot) chownSync(dataDir, ...(await postgresIds()));
     const primary = new URL(process.env.DATABASE_URL!);
-    await asPostgres(`${binDir}/pg_basebackup`, ['-h', primary.hostname, '-p', primary.port || '5432', '-U', primary.username || 'postgres', '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast']);
+    // A replication slot of its own (-C -S): without one, a busy primary may recycle the WAL the
+    // replica needs before it starts streaming ("requested WAL segment … has already been removed").
+    await asPostgres(`${binDir}/pg_basebackup`, ['-h', primary.hostname, '-p', primary.port || '5432', '-U', primary.username || 'postgres', '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '-C', '-S', slot]);
+    slotCreated = true;
     // A Debian cluster keeps its configuration in /etc: the copy gets its own, with the
     // settings a hot standby needs at least as high as the primary's.
     const port = await freePort();
@@ -162,7 +188,7 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
     tolerant = await serve(app(3_600_000));
     strict = await serve(app(500));
     key = (await createApiKey(database.db, 'replica-test', ['read', 'write'])).key;
-  });
+  }, 600_000); // pg_basebackup copies the whole server, bench databases included
 
   afterAll(async () => {
     // Always, also after a failure: nothing of the replica outlives the file.
@@ -172,6 +198,8 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
     await replicaAdmin?.close();
     await stopReplica();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    // The slot would keep the primary's WAL forever.
+    if (slotCreated) await dropSlot(slot);
     clearKeyCache();
     await database?.close();
   });
@@ -185,7 +213,7 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
     expect(got.headers.get('x-read-source')).toBeNull();
 
     // The row appears on the replica once replayed.
-    await waitFor(async () => {
+    await poll(async () => {
       const { source, page } = await listAccounts(tolerant);
       return source === 'replica' && page.items.some((a) => a.externalId === 'replica-a');
     }, 30_000, 'the account on the replica');
@@ -203,7 +231,7 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
       expect((await call(tolerant, 'PUT', '/v1/accounts/replica-b', { name: 'Replica B' })).status).toBe(201);
 
       // Lag above 500 ms: the strict app reads the primary, and sees the new row.
-      await waitFor(async () => {
+      await poll(async () => {
         const { source, page } = await listAccounts(strict);
         return source === 'primary' && page.items.some((a) => a.externalId === 'replica-b');
       }, 30_000, 'the lagging replica to be bypassed');
@@ -223,11 +251,11 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
     }
 
     // Replay resumed: the stale cursor's next page, on the replica, brings replica-b (nothing skipped).
-    await waitFor(async () => {
+    await poll(async () => {
       const { source, page } = await listAccounts(tolerant, before.page.nextCursor ?? undefined);
       return source === 'replica' && page.items.some((a) => a.externalId === 'replica-b');
     }, 30_000, 'replica-b on the replica after replay resumed');
-    await waitFor(async () => (await listAccounts(strict)).source === 'replica', 30_000, 'the strict app back on the replica');
+    await poll(async () => (await listAccounts(strict)).source === 'replica', 60_000, 'the strict app back on the replica');
   });
 
   it('falls back to the primary, with no 5xx, when the replica stops', async () => {
@@ -242,6 +270,20 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
     }
   });
 });
+
+async function dropSlot(name: string) {
+  const admin = createPostgresDb({ url: adminUrl(process.env.DATABASE_URL!), max: 1 });
+  try {
+    // The walsender of a replica just stopped may hold the slot a moment longer.
+    await waitFor(async () => {
+      await sql`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${name} and not active`.execute(admin.db);
+      const { rows } = await sql`select 1 from pg_replication_slots where slot_name = ${name}`.execute(admin.db);
+      return rows.length === 0;
+    }, 30_000, `replication slot ${name} dropped`);
+  } finally {
+    await admin.close();
+  }
+}
 
 async function postgresIds(): Promise<[number, number]> {
   const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
