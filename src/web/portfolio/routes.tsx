@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { MessageKey } from '../../i18n/index.js';
 import { noticeOf, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { csvLine } from '../../http/csv.js';
+import { lagTolerantRead } from '../../db/read-routing.js';
 import { Band, BandBar, Layout, Pager, Sparkline } from '../layout.js';
 import { BANDS, decodePortfolioCursor, type PortfolioFilter, portfolioPage, portfolioSummary, SORTS, segmentsAndOwners } from './queries.js';
 
@@ -33,11 +34,9 @@ export function registerPortfolioPages(web: Hono<WebEnv>) {
     const webc = c.var.web;
     const tr = webc.tr;
     const { t } = tr;
-    const [page, summary, choices] = await Promise.all([
-      portfolioPage(c.var.db, filter, decodePortfolioCursor(query.after), PAGE_SIZE),
-      portfolioSummary(c.var.db, filter),
-      segmentsAndOwners(c.var.db),
-    ]);
+    const [page, summary, choices] = await lagTolerantRead(c, (db) =>
+      Promise.all([portfolioPage(db, filter, decodePortfolioCursor(query.after), PAGE_SIZE), portfolioSummary(db, filter), segmentsAndOwners(db)]),
+    );
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries({ q: filter.q, band: filter.band, segment: filter.segment, owner, sort: filter.sort })) if (v !== undefined) params.set(k, v);
     const nextUrl = page.next ? `/portfolio?${params}&after=${encodeURIComponent(page.next)}` : null;
@@ -187,16 +186,19 @@ export function registerPortfolioPages(web: Hono<WebEnv>) {
   web.get('/portfolio.csv', async (c) => {
     const { filter } = filterOf(c);
     const lines = [csvLine(['externalId', 'name', 'segment', 'owner', 'arr', 'currency', 'score', 'band', 'trend7', 'trend30', 'coverage', 'renewalDate', 'openAlerts', 'nextFollowUp'])];
-    let after: [number | string, number] | undefined;
-    for (let pages = 0; pages < 100; pages++) {
-      const page = await portfolioPage(c.var.db, filter, after, 1000);
-      for (const r of page.items) {
-        lines.push(csvLine([r.external_id, r.name, r.segment, r.owner, r.arr, r.currency, r.score, r.band, r.trend7, r.trend30, r.coverage, r.renewal_date, r.openAlerts, r.nextFollowUp]));
+    await lagTolerantRead(c, async (db) => {
+      lines.length = 1; // a replica failing halfway: the primary writes the whole file again
+      let after: [number | string, number] | undefined;
+      for (let pages = 0; pages < 100; pages++) {
+        const page = await portfolioPage(db, filter, after, 1000);
+        for (const r of page.items) {
+          lines.push(csvLine([r.external_id, r.name, r.segment, r.owner, r.arr, r.currency, r.score, r.band, r.trend7, r.trend30, r.coverage, r.renewal_date, r.openAlerts, r.nextFollowUp]));
+        }
+        if (!page.next) break;
+        const last = page.items.at(-1)!;
+        after = [last.sort_value, last.id];
       }
-      if (!page.next) break;
-      const last = page.items.at(-1)!;
-      after = [last.sort_value, last.id];
-    }
+    });
     return c.body(lines.join(''), 200, {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': 'attachment; filename="portfolio.csv"',
