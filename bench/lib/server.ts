@@ -16,7 +16,9 @@ process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 
 /** Forks a bench child (a TypeScript entry) that reports `{ port }` once it listens. */
 async function startChild(entry: URL, args: string[], env: Record<string, string>, what: string): Promise<RunningServer> {
-  const child = fork(entry, args, { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env } });
+  // BENCH_CHILD_NODE_OPTIONS: extra node flags for the children, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the service.
+  const extra = (process.env.BENCH_CHILD_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  const child = fork(entry, args, { execArgv: ['--import', 'tsx', ...extra], env: { ...process.env, ...env } });
   children.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve(void children.delete(child))));
   const port = await new Promise<number>((resolve, reject) => {

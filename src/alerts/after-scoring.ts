@@ -9,6 +9,10 @@ import { evaluateRules } from './evaluate.js';
  * (createApp, the job registry, the demo), so scoring never imports alerts.
  */
 export const raiseAlerts: AfterScoring = async (trx, accountIds, result) => {
+  let started = performance.now();
   await enqueueBandChanges(trx, result.bandChanges);
+  const events = performance.now() - started;
+  started = performance.now();
   await evaluateRules(trx, accountIds, result);
+  if (result.timings) Object.assign(result.timings, { 'after.events': Math.round(events), 'after.rules': Math.round(performance.now() - started) });
 };

@@ -23,6 +23,8 @@ export interface RecomputeResult {
   accounts: number;
   changed: number;
   bandChanges: BandChange[];
+  /** Milliseconds per step (features, information, scoring, after): where a run's time went, for the bench and logs. */
+  timings?: Record<string, number>;
 }
 
 /** Quantiles kept per feature and segment for percentile measures (1 % … 99 %). */
@@ -41,8 +43,18 @@ export type FeatureTargets =
   /** Rows of temp table hs_targets (target_id, account_id, as_of), each as of its own instant (backtests). */
   | { table: 'hs_targets'; from: Date; to: Date; partialDay: PartialDay };
 
+/**
+ * Sort and hash memory for the rest of the transaction: the feature query
+ * sorts and groups every usage row of its targets, and at the default 4 MB
+ * each of those steps spills to disk in dozens of batches (seconds per
+ * hundred thousand accounts). Only raised, never lowered.
+ */
+export const SCORING_WORK_MEM = '256MB';
+
 /** Fills temp table hs_features (dropped at commit), one row per target, keyed by target_id (the account id for accounts). */
 export async function loadFeatures(trx: Db, targets: FeatureTargets): Promise<number> {
+  await sql`select set_config('work_mem', ${SCORING_WORK_MEM}, true)
+             where pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(${SCORING_WORK_MEM})`.execute(trx);
   await sql
     .raw(
       `create temp table if not exists hs_features (target_id int8 primary key, account_id int8, as_of timestamptz, segment text,
@@ -300,10 +312,21 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     // after a bulk load the planner's statistics can say "a few rows" and pick
     // nested loops over 100,000 accounts, which take hours instead of seconds.
     if (options.accountIds === null) await sql`select set_config('enable_nestloop', 'off', true)`.execute(trx);
+    // Some accounts: their rows are a few index lookups each, and the signal tables are cached; at the
+    // default random_page_cost (4, for spinning disks) the planner scans whole tables instead.
+    else await sql`select set_config('random_page_cost', '1.1', true)`.execute(trx);
+    const timings: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (step: string) => {
+      const now = performance.now();
+      timings[step] = (timings[step] ?? 0) + Math.round(now - mark);
+      mark = now;
+    };
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
     const some = { accountIds: options.accountIds, at: options.at ?? null, live: true };
     await loadFeatures(trx, some);
+    lap('features');
     const ranked = percentileFeatures(cards);
     const measured = measuredFeatures(cards);
     const knownDistributions = await trx.selectFrom('feature_distributions').select('feature').distinct().execute();
@@ -317,7 +340,8 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
       if (options.accountIds !== null) await loadFeatures(trx, some);
     }
     const uninformative = await uninformativeFeatures(trx, options.at);
-    const total: RecomputeResult = { accounts: 0, changed: 0, bandChanges: [] };
+    lap('distributions');
+    const total: RecomputeResult = { accounts: 0, changed: 0, bandChanges: [], timings };
     for (const card of cards) {
       const result = await writeScores(trx, card, cards, at, options.at !== undefined, uninformative);
       total.accounts += result.accounts;
@@ -325,7 +349,9 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
       // Not push(...): a million band changes would overflow the call stack.
       for (const change of result.bandChanges) total.bandChanges.push(change);
     }
+    lap('scoring');
     await options.after?.(trx, options.accountIds, total);
+    lap('after');
     return total;
   });
 }
