@@ -16,6 +16,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { freePort, waitFor } from '../support/process.js';
 import { measureReplicaLag } from '../../src/db/read-routing.js';
 import { adminUrl, databaseUrl } from '../support/urls.js';
+import { Client, emailOf, PASSWORD } from '../web/support.js';
+import { createDemoPeople } from '../../src/people/demo.js';
 
 /**
  * Read routing against a real streaming replica: a second PostgreSQL cluster
@@ -148,6 +150,7 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    await createDemoPeople(database.db, PASSWORD);
     dataDir = mkdtempSync(join(tmpdir(), 'hs-replica-'));
     if (asRoot) chownSync(dataDir, ...(await postgresIds()));
     const primary = new URL(process.env.DATABASE_URL!);
@@ -221,6 +224,15 @@ describe.skipIf(skipReason !== undefined)('with a streaming replica (DATABASE_RE
       const res = await call(tolerant, 'GET', path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('x-read-source'), path).toBe('replica');
+    }
+ 
+    // The web app: signing in writes a session on the primary, the portfolio and its CSV read the replica.
+    const browser = new Client(tolerant.url);
+    expect((await browser.signIn(emailOf('csm'))).status).toBe(303);
+    for (const path of ['/portfolio?owner=', '/portfolio.csv?owner=']) {
+      const page = await browser.get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.headers.get('x-read-source'), path).toBe('replica');
     }
   });
 
