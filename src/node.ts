@@ -1,4 +1,5 @@
 import { createApp } from './app.js';
+import { planFollowUpsNow } from './follow-ups/plan-now.js';
 import { startLocalAdmin } from './cli/local-admin.js';
 import { serveNode } from './http/node-server.js';
 import { bootstrapAdminKey } from './auth/repository.js';
@@ -53,6 +54,9 @@ async function main() {
   const localAdmin = database.kind === 'embedded' ? await startLocalAdmin({ dataDir: config.DATA_DIR, db: database.db, logger }) : undefined;
   // Scheduled jobs (jobs/registry.ts): each occurrence runs once across replicas.
   const jobs = startJobScheduler(config, database.db, logger);
+  // Follow-ups for what happened while no process ran, now rather than at the next hour's planning.
+  const startupPlanning = new AbortController();
+  const planned = jobs ? planFollowUpsNow(database.db, logger, startupPlanning.signal).catch((err) => logger.warn('planning follow-ups at start-up failed', errorFields(err))) : undefined;
   // Outgoing webhooks: sends what the outbox holds, in this process, until SIGTERM.
   const outbox = config.OUTBOX_WORKER_ENABLED
     ? startOutboxWorker({
@@ -80,7 +84,8 @@ async function main() {
     server.close();
     server.closeIdleConnections();
     const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-    await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)]), localAdmin?.close()]);
+    startupPlanning.abort();
+    await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)]), localAdmin?.close(), Promise.race([planned, grace(1_000)])]);
     await Promise.race([database.close(), grace(500)]);
     logger.info('stopped', { signal, ms: Math.round(performance.now() - started) });
     process.exit(0);

@@ -6,8 +6,12 @@ import type { Database } from '../db/schema.js';
 import { type SignalName, SIGNAL_NAMES } from '../signals/ingest.js';
 import { DEFAULT_BATCH_SIZE, type ImportCounts, importCsv } from '../signals/csv-import.js';
 import { MAX_SIGNAL_BATCH } from '../signals/schemas.js';
+import { planFollowUpsNow } from '../follow-ups/plan-now.js';
+import { createLogger } from '../logger.js';
 
 export const IMPORT_USAGE = 'import <usage|tickets|surveys|contracts> FILE.csv [--create-missing-accounts] [--batch-size N]';
+
+const PLANS_FOLLOW_UPS = ['tickets', 'surveys', 'contracts'];
 
 type WithDatabase = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
 
@@ -76,7 +80,7 @@ export async function importCommand(args: string[], withDatabase: WithDatabase):
     started = Date.now();
     bar?.start(info.size, 0, { read: bytes(0), size: bytes(info.size), rows: 0, rate: 0 });
     try {
-      return await importCsv(db, kind as SignalName, file, {
+      const imported = await importCsv(db, kind as SignalName, file, {
         createMissingAccounts: values['create-missing-accounts'] ?? false,
         batchSize,
         onIgnoredColumns: (names) => (ignored = names),
@@ -87,6 +91,9 @@ export async function importCommand(args: string[], withDatabase: WithDatabase):
             rate: perSecond(counts.rows, Date.now() - started),
           }),
       });
+      // Tickets, surveys and contracts can be causes of follow-ups: plan them now, not at the next hour.
+      const planned = PLANS_FOLLOW_UPS.includes(kind) && !imported.stoppedAt ? await planFollowUpsNow(db, createLogger('warn')) : undefined;
+      return { ...imported, planned };
     } finally {
       bar?.stop();
     }
@@ -98,6 +105,13 @@ export async function importCommand(args: string[], withDatabase: WithDatabase):
   if (result.errorFile) {
     const n = result.counts.error;
     console.log(`${n} ${n === 1 ? 'row' : 'rows'} failed: see ${result.errorFile} (${result.errorLines} ${result.errorLines === 1 ? 'line' : 'lines'})`);
+  }
+  if (result.planned !== undefined) {
+    console.log(
+      typeof result.planned === 'object'
+        ? `follow-ups: ${result.planned.created} planned`
+        : `follow-ups: not planned now (${result.planned === 'busy' ? 'a planning run is in progress' : 'the planning run failed'}); the hourly run plans them`,
+    );
   }
   if (result.stoppedAt) {
     throw new Error(`stopped at line ${result.stoppedAt.line}: ${result.stoppedAt.message}; fix the file and run the import again (rows already stored come back unchanged)`);

@@ -4,6 +4,7 @@ import { enqueueEvents } from '../webhooks/outbound/index.js';
 import { activePlaybooks, type Playbook } from './playbooks.js';
 import { eventPayload, type FollowUpWithAccount } from './repository.js';
 import { calendarOf, capacityOf, type MemberSettings } from './team.js';
+import { DuePacer } from './pacing.js';
 import { type CandidateRow, candidatesQuery } from './triggers.js';
 import {
   addWorkingTime,
@@ -35,12 +36,17 @@ export type PlanCounts = {
   created: number;
   /** Of those, moved to a later day because the assignee's day was full. */
   movedForCapacity: number;
+  /** Of those, already due when planned and so spread over the assignee's working time (src/follow-ups/pacing.ts). */
+  spread: number;
 };
 
 interface Planned {
   candidate: CandidateRow;
   calendar: WorkCalendar;
   capacity: number;
+  /** The playbook's deadline from the cause; */
+  deadline: Date;
+  /** and the due time: the deadline, or the planning time when that has passed. */
   due: Date;
 }
 
@@ -56,10 +62,15 @@ const member = (c: CandidateRow): MemberSettings | undefined =>
         manager_email: null,
       };
 
-/** The due time before capacity: the playbook's deadline from the cause, never before now. */
-export function dueFor(candidate: Pick<CandidateRow, 'basis_at' | 'basis_date'>, playbook: Playbook, calendar: WorkCalendar, now: Date): Date {
+/** The playbook's deadline from the cause. */
+export function deadlineFor(candidate: Pick<CandidateRow, 'basis_at' | 'basis_date'>, playbook: Playbook, calendar: WorkCalendar): Date {
   const basis = candidate.basis_at ?? startOfLocalDate(candidate.basis_date!, calendar.timeZone);
-  const due = addWorkingTime(basis, playbook.definition.due, calendar);
+  return addWorkingTime(basis, playbook.definition.due, calendar);
+}
+
+/** The due time before pacing and capacity: the playbook's deadline from the cause, never before now. */
+export function dueFor(candidate: Pick<CandidateRow, 'basis_at' | 'basis_date'>, playbook: Playbook, calendar: WorkCalendar, now: Date): Date {
+  const due = deadlineFor(candidate, playbook, calendar);
   const earliest = snapToWorkingTime(now, calendar);
   return new Date(Math.ceil(Math.max(due.getTime(), earliest.getTime())));
 }
@@ -123,7 +134,8 @@ export class CapacityBook {
 export async function planFollowUps(db: Db, options: PlanOptions = {}): Promise<PlanCounts> {
   const now = options.now ?? new Date();
   const chunkSize = options.chunkSize ?? 2_000;
-  const counts: PlanCounts = { playbooks: 0, candidates: 0, created: 0, movedForCapacity: 0 };
+  const counts: PlanCounts = { playbooks: 0, candidates: 0, created: 0, movedForCapacity: 0, spread: 0 };
+  const pacer = new DuePacer();
   const playbooks = await activePlaybooks(db);
   counts.playbooks = playbooks.length;
   for (const playbook of playbooks) {
@@ -134,22 +146,26 @@ export async function planFollowUps(db: Db, options: PlanOptions = {}): Promise<
       counts.candidates += rows.length;
       const last: CandidateRow = rows.at(-1)!;
       after = { accountId: last.account_id, anchor: last.anchor };
-      const result = await scheduleChunk(db, playbook, rows, now);
+      const result = await scheduleChunk(db, playbook, rows, now, pacer);
       counts.created += result.created;
       counts.movedForCapacity += result.moved;
+      counts.spread += result.spread;
       if (rows.length < chunkSize) break;
     }
   }
   return counts;
 }
 
-async function scheduleChunk(db: Db, playbook: Playbook, rows: CandidateRow[], now: Date) {
+async function scheduleChunk(db: Db, playbook: Playbook, rows: CandidateRow[], now: Date, pacer: DuePacer) {
   const planned: Planned[] = rows.map((candidate) => {
     const settings = member(candidate);
     const calendar = calendarOf(settings, candidate.account_tz);
-    return { candidate, calendar, capacity: capacityOf(settings), due: dueFor(candidate, playbook, calendar, now) };
+    const deadline = deadlineFor(candidate, playbook, calendar);
+    const earliest = snapToWorkingTime(now, calendar);
+    return { candidate, calendar, capacity: capacityOf(settings), deadline, due: new Date(Math.ceil(Math.max(deadline.getTime(), earliest.getTime()))) };
   });
-  planned.sort((a, b) => a.due.getTime() - b.due.getTime() || a.candidate.account_id - b.candidate.account_id);
+  // Longest overdue first: the pacer hands out the earliest slots in this order.
+  planned.sort((a, b) => a.due.getTime() - b.due.getTime() || a.deadline.getTime() - b.deadline.getTime() || a.candidate.account_id - b.candidate.account_id);
 
   return db.transaction().execute(async (trx) => {
     const book = new CapacityBook();
@@ -164,9 +180,14 @@ async function scheduleChunk(db: Db, playbook: Playbook, rows: CandidateRow[], n
       book.load(load);
     }
     let moved = 0;
+    let spread = 0;
     const values = planned.map((p) => {
       const c = p.candidate;
       let due = p.due;
+      if (c.assignee && p.deadline.getTime() <= now.getTime()) {
+        due = pacer.slot(c.assignee, due, p.calendar, p.capacity);
+        if (due.getTime() !== p.due.getTime()) spread += 1;
+      }
       if (c.assignee) {
         const booked = book.book(c.assignee, due, p.calendar, p.capacity);
         due = booked.due;
@@ -204,6 +225,7 @@ async function scheduleChunk(db: Db, playbook: Playbook, rows: CandidateRow[], n
       }),
     );
     // Moves of rows another planner inserted first do not count.
-    return { created: inserted.length, moved: inserted.length === values.length ? moved : Math.min(moved, inserted.length) };
+    const all = inserted.length === values.length;
+    return { created: inserted.length, moved: all ? moved : Math.min(moved, inserted.length), spread: all ? spread : Math.min(spread, inserted.length) };
   });
 }

@@ -205,4 +205,16 @@ describe('npm run cli -- import', { timeout: 180_000 }, () => {
     }
     expect(await tableCounts()).toEqual(before);
   });
+
+  it('plans the follow-ups what it imported calls for at once, and only once (#12)', async () => {
+    const respondedAt = new Date(Date.now() - 3_600_000).toISOString();
+    const file = await csv('detractors.csv', ['response_id,account,kind,score,responded_at', `R-D1,acme,nps,2,${respondedAt}`]);
+    const first = await t.cli('import', 'surveys', file);
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toContain('follow-ups: 1 planned');
+    const again = await t.cli('import', 'surveys', file);
+    expect(again.output).toContain('follow-ups: 0 planned');
+    const rows = await t.query((db) => db.selectFrom('follow_ups').select(['anchor', 'playbook_key']).execute());
+    expect(rows).toEqual([{ anchor: 'survey:R-D1', playbook_key: 'nps-detractor-callback' }]);
+  });
 });
