@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureJobs } from '../../src/jobs/environment.js';
@@ -12,13 +13,17 @@ import { startTestServer, type TestServer } from '../support/server.js';
  * schemas (fast-check), mutations of them (unknown fields, wrong types, NUL,
  * deep nesting, other media types, broken JSON), and malformed HTTP on a raw
  * socket. Every answer: no 5xx, errors as problem+json, the status declared
- * and the body matching the declared schema.
+ * and the body matching the declared schema; a text/csv body parses, its
+ * header names fields of the operation's JSON items, and no cell would run as
+ * a spreadsheet formula.
  */
 
 const RUNS_PER_OPERATION = Number(process.env.FUZZ_RUNS ?? 8);
 const SEED = Number(process.env.FUZZ_SEED ?? 12_012);
 
 type Schema = Record<string, unknown>;
+const FORMULAS = ['=1+1', '+1', '-1', '@SUM(A1)', '\t=1', '\r=1', '=HYPERLINK("http://x")', 'a,b\n=c'];
+const FORMULA_START = /^[=+\-@\t\r]/;
 let s: TestServer;
 let contract: Contract;
 let adminKeyId: number;
@@ -31,6 +36,12 @@ beforeAll(async () => {
   contract = await Contract.fetch(s.url);
   const acme = await makeAccount(s.db, { externalId: 'acme' });
   await setScore(s.db, acme, 70, 'green', HEALTHY);
+  // Text a CRM may send that a spreadsheet would run: every CSV export must neutralise it.
+  for (const [i, text] of FORMULAS.entries()) {
+    const id = await makeAccount(s.db, { externalId: `${text}${i}` });
+    await s.db.updateTable('accounts').set({ name: text, owner: text, segment: text }).where('id', '=', id).execute();
+    await setScore(s.db, id, 40 + i, 'yellow', HEALTHY);
+  }
   adminKeyId = (await s.db.selectFrom('api_keys').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
 });
 afterAll(() => s.close());
@@ -181,9 +192,60 @@ async function probe(operation: Operation, r: Request, what: string): Promise<vo
     problems.push(`error ${res.status} is not problem+json`);
   }
   problems.push(...(await contract.check(operation, res)));
+  if ((res.headers.get('content-type') ?? '').startsWith('text/csv')) problems.push(...(await checkCsv(operation, res)));
   await res.body?.cancel();
   for (const p of problems) failures.push(`${r.method} ${r.path}${Object.keys(r.query).length ? `?${new URLSearchParams(r.query)}` : ''} (${what}): ${p}`);
 }
+
+/** The fields of the items of an operation's JSON 200 answer: the columns a CSV form of it may have. */
+function itemFields(operation: Operation): Set<string> {
+  let schema = operation.responses['200']?.content?.['application/json']?.schema as Schema | undefined;
+  const resolve = (x: Schema | undefined) =>
+    typeof x?.$ref === 'string' ? (contract.document.components?.schemas?.[x.$ref.split('/').pop()!] as Schema) : x;
+  schema = resolve(schema);
+  const items = resolve(((schema?.properties as Record<string, Schema> | undefined)?.items?.items as Schema | undefined) ?? undefined);
+  return new Set(Object.keys((items?.properties as Record<string, unknown> | undefined) ?? {}));
+}
+
+/** A CSV answer: parses (RFC 4180, same column count on every line), a header of item fields, no live formula in any cell. */
+async function checkCsv(operation: Operation, res: Response): Promise<string[]> {
+  let records: string[][];
+  try {
+    records = parse(await res.clone().text(), { relax_quotes: false }) as string[][];
+  } catch (err) {
+    return [`${operation.operationId}: the CSV does not parse: ${(err as Error).message}`];
+  }
+  const problems: string[] = [];
+  const [header, ...rows] = records;
+  const fields = itemFields(operation);
+  if (!header?.length) problems.push(`${operation.operationId}: the CSV has no header row`);
+  for (const column of header ?? []) if (!fields.has(column)) problems.push(`${operation.operationId}: CSV column "${column}" is not a field of the JSON items`);
+  for (const row of rows) {
+    for (const cell of row) if (FORMULA_START.test(cell)) problems.push(`${operation.operationId}: CSV cell ${JSON.stringify(cell)} would run as a formula`);
+  }
+  return problems;
+}
+
+// Before the fuzzing, which may leave the data (and keys) in any state.
+describe('CSV answers', () => {
+  it('every operation that declares text/csv answers it parseable, with item fields as columns and formulas neutralised', async () => {
+    const csvOperations = contract
+      .operations()
+      .filter(({ method, operation }) => method === 'get' && operation.responses['200']?.content?.['text/csv'] && !operation.parameters?.some((p) => p.in === 'path'));
+    expect(csvOperations.map((o) => o.operation.operationId)).toContain('healthFeed');
+    for (const { path, operation } of csvOperations) {
+      const res = await send({ method: 'GET', path, query: { format: 'csv', limit: '100' } });
+      expect(res.status, operation.operationId).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+      const text = await res.clone().text();
+      expect(await checkCsv(operation, res)).toEqual([]);
+      const records = parse(text) as string[][];
+      // The seeded formulas are all there, neutralised with a leading apostrophe.
+      const names = records.slice(1).map((r) => r[records[0]!.indexOf('name')]);
+      for (const text of FORMULAS) expect(names).toContain(FORMULA_START.test(text) ? `'${text}` : text);
+    }
+  });
+});
 
 describe('every operation of /openapi.json', () => {
   it('answers generated and mutated requests within its contract', async () => {
