@@ -38,6 +38,8 @@ interface Candidate {
 }
 
 const REASON_MEASURES = 3;
+/** Accounts whose hits are described (digests, reasons) and applied at a time. */
+export const DESCRIBE_SLICE = 5_000;
 
 /**
  * The measures that cost the score most (sub-score under 50, by points lost),
@@ -68,7 +70,13 @@ const jsonParam = (value: unknown) => sql`cast(${JSON.stringify(value)}::text as
  * `_result` (what the recompute changed) is accepted for the recompute hook;
  * conditions are read from the tables it has just written.
  */
-export async function evaluateRules(db: Db, accountIds: number[] | null, _result?: unknown): Promise<EvaluationSummary> {
+export async function evaluateRules(
+  db: Db,
+  accountIds: number[] | null,
+  _result?: unknown,
+  options: { describeSlice?: number } = {},
+): Promise<EvaluationSummary> {
+  const sliceSize = options.describeSlice ?? DESCRIBE_SLICE;
   const summary: EvaluationSummary = { ruleSetVersion: 0, matched: 0, opened: 0, updated: 0, resolved: 0, capped: 0, reassigned: 0, unsnoozed: 0 };
   if (accountIds !== null && accountIds.length === 0) return summary;
   const scope: Scope = accountIds === null ? null : [...new Set(accountIds)].sort((a, b) => a - b);
@@ -80,26 +88,30 @@ export async function evaluateRules(db: Db, accountIds: number[] | null, _result
 
     const found: { rule: Rule; hits: Hit[] }[] = [];
     for (const rule of rules) found.push({ rule, hits: await kindOf(rule).find(trx, scope, rule) });
-    const candidates = await describe(trx, set, found);
-    summary.matched = candidates.length;
+    const hitKeys = found.flatMap(({ rule, hits }) => hits.map((h) => ({ account_id: h.accountId, rule_key: rule.key })));
+    const resolved = await resolveCleared(trx, scope, rules, hitKeys, set.version);
+    await recordChanges(trx, resolved);
+    summary.resolved = resolved.length;
 
-    const resolved = await resolveCleared(trx, scope, rules, candidates, set.version);
-    const updated = await updateExisting(trx, candidates, set.version);
-    const opened = await openNew(trx, candidates, set.version);
+    // Reasons come from each account's explained score: built a slice of accounts at a time, so a
+    // first scoring of a million accounts never holds every digest at once.
+    const accounts = [...new Set(hitKeys.map((k) => k.account_id))].sort((a, b) => a - b);
+    for (let i = 0; i < accounts.length; i += sliceSize) {
+      const slice = new Set(accounts.slice(i, i + sliceSize));
+      const candidates = await describe(trx, set, found.map(({ rule, hits }) => ({ rule, hits: hits.filter((h) => slice.has(h.accountId)) })));
+      summary.matched += candidates.length;
+      const updated = await updateExisting(trx, candidates, set.version);
+      const opened = await openNew(trx, candidates, set.version);
+      await recordChanges(trx, [...updated, ...opened.changes]);
+      summary.updated += updated.length;
+      summary.opened += opened.changes.length;
+      summary.capped += opened.capped;
+    }
     const unsnoozed = await wakeSnoozed(trx, scope);
     const reassigned = await followOwnerChanges(trx, scope);
-    // flat(), not push(...): a first scoring can open hundreds of thousands of alerts.
-    const changes: AlertChange[] = [resolved, updated, opened.changes, unsnoozed, reassigned].flat();
-    await recordChanges(trx, changes);
-
-    Object.assign(summary, {
-      opened: opened.changes.length,
-      capped: opened.capped,
-      updated: updated.length,
-      resolved: resolved.length,
-      unsnoozed: unsnoozed.length,
-      reassigned: reassigned.length,
-    });
+    await recordChanges(trx, [...unsnoozed, ...reassigned]);
+    summary.unsnoozed = unsnoozed.length;
+    summary.reassigned = reassigned.length;
     return summary;
   });
 }
@@ -141,8 +153,13 @@ async function describe(trx: Db, set: RuleSet, found: { rule: Rule; hits: Hit[] 
  * ('condition_cleared'; also when the account was archived) or whose rule is
  * no longer enabled in the active set ('rule_removed').
  */
-async function resolveCleared(trx: Db, scope: Scope, rules: Rule[], candidates: Candidate[], version: number): Promise<AlertChange[]> {
-  const hits = candidates.map((c) => ({ account_id: c.account_id, rule_key: c.rule_key }));
+async function resolveCleared(
+  trx: Db,
+  scope: Scope,
+  rules: Rule[],
+  hits: { account_id: number; rule_key: string }[],
+  version: number,
+): Promise<AlertChange[]> {
   const keys = rules.map((r) => r.key);
   const { rows } = await sql<{ id: number; rule_key: string; archived: boolean; retired: boolean }>`
     with hits as (

@@ -216,6 +216,23 @@ describe('re-evaluation', () => {
     expect(rows[0]!.n).toBe(30);
     expect((await evaluateRules(t.db, null)).opened).toBe(0);
   });
+
+  it('describes and applies hits a slice of accounts at a time with the same outcome as all at once', async () => {
+    const ids = await Promise.all(Array.from({ length: 7 }, () => makeAccount(t.db)));
+    for (const id of ids) await setScore(t.db, id, 20, 'red', STRUGGLING);
+    // Slices of 3 accounts: every account is described in exactly one of them.
+    const summary = await evaluateRules(t.db, ids, undefined, { describeSlice: 3 });
+    expect(summary.opened).toBeGreaterThanOrEqual(7);
+    const { rows } = await sql<{ account_id: number; n: number }>`
+      select account_id, count(*)::int as n from alerts where account_id = any(${ids}::int8[]) and status <> 'resolved' group by 1`.execute(t.db);
+    expect(rows.map((r) => r.account_id).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+    const events = await sql<{ n: number }>`
+      select count(*)::int as n from alert_events e join alerts a on a.id = e.alert_id
+       where a.account_id = any(${ids}::int8[]) and e.action = 'opened'`.execute(t.db);
+    expect(events.rows[0]!.n).toBe(summary.opened);
+    // A second pass in other slices changes nothing.
+    expect(await evaluateRules(t.db, ids, undefined, { describeSlice: 2 })).toMatchObject({ opened: 0, resolved: 0, updated: 0 });
+  });
 });
 
 describe('rule-set definitions', () => {
