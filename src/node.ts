@@ -5,6 +5,7 @@ import { serveNode } from './http/node-server.js';
 import { bootstrapAdminKey } from './auth/repository.js';
 import { ConfigError, parseConfig } from './config.js';
 import { migrate, openDatabase } from './db/node.js';
+import { createPostgresDb } from './db/postgres.js';
 import { startJobScheduler } from './jobs/node.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
@@ -25,7 +26,15 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL, { service: 'healthscore' });
+  if (config.DATABASE_READ_URL && !config.DATABASE_URL) {
+    console.error('healthscore: invalid configuration:\n  - DATABASE_READ_URL: needs DATABASE_URL (the embedded database has no replica)');
+    process.exit(1);
+  }
   const database = await openDatabase(config, { owner: 'the service (npm start)' });
+  // Lag-tolerant reads (feeds, lists, exports) go to the replica while it keeps up (src/db/read-routing.ts).
+  const replica = config.DATABASE_READ_URL
+    ? createPostgresDb({ url: config.DATABASE_READ_URL, max: config.DATABASE_POOL_MAX, connectTimeoutSeconds: 2 })
+    : undefined;
   const applied = await migrate(database.db);
   logger.info('database ready', { kind: database.kind, migrationsApplied: applied });
 
@@ -39,6 +48,8 @@ async function main() {
 
   const app = createApp({
     database: () => database.db,
+    readDatabase: () => replica?.db,
+    readMaxLagMs: config.DATABASE_READ_MAX_LAG_MS,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
@@ -86,7 +97,7 @@ async function main() {
     const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
     startupPlanning.abort();
     await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)]), localAdmin?.close(), Promise.race([planned, grace(1_000)])]);
-    await Promise.race([database.close(), grace(500)]);
+    await Promise.race([Promise.all([database.close(), replica?.close()]), grace(500)]);
     logger.info('stopped', { signal, ms: Math.round(performance.now() - started) });
     process.exit(0);
   };
