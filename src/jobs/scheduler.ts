@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
-import cron, { type ScheduledTask } from 'node-cron';
+import { Cron } from 'croner';
 import type { Database } from '../db/schema.js';
 import { errorFields, type Logger } from '../logger.js';
 import { CLOCK_TOLERANCE_MS, type CompiledCron, compileCron, dueOccurrences } from './cron.js';
@@ -44,7 +44,7 @@ export function checkJobs(jobs: readonly JobDefinition[]): Map<string, CompiledC
 }
 
 /**
- * The Node scheduler: node-cron ticks every second; on each tick, and at
+ * The Node scheduler: a croner task ticks every second; on each tick, and at
  * start-up, every job's due occurrences (src/jobs/cron.ts, dueOccurrences)
  * are claimed in PostgreSQL and, when this replica wins one, run. A replica
  * works through one job's occurrences one at a time; different jobs run side
@@ -57,7 +57,7 @@ export class JobScheduler {
   private readonly warnedEarly = new Set<string>();
   private readonly now: () => number;
   private readonly replica: string;
-  private task: ScheduledTask | undefined;
+  private task: Cron | undefined;
   private stopped = false;
   private lastReap = -Infinity;
   /** Aborted by stop(): running handlers wind down and hand their occurrences back. */
@@ -72,25 +72,10 @@ export class JobScheduler {
 
   /** Ticks every second until stop(); the first look (start-up catch-up) is immediate. */
   start(): this {
-    const log = this.options.logger;
-    this.task = cron.schedule(
-      '* * * * * *',
-      () => {
-        void this.tick();
-      },
-      {
-        name: `healthscore-jobs-${this.replica}`,
-        timezone: 'UTC',
-        // A late tick is harmless: the next look covers what came due meanwhile.
-        suppressMissedWarning: true,
-        logger: {
-          info: (m) => log.debug('node-cron', { message: String(m) }),
-          debug: (m) => log.debug('node-cron', { message: String(m) }),
-          warn: (m) => log.warn('node-cron', { message: String(m) }),
-          error: (m, e) => log.error('node-cron', { message: String(m), ...(e ? errorFields(e) : {}) }),
-        },
-      },
-    );
+    // A late tick is harmless: the next look covers what came due meanwhile.
+    this.task = new Cron('* * * * * *', { timezone: 'UTC' }, () => {
+      void this.tick();
+    });
     void this.tick();
     return this;
   }
@@ -120,7 +105,7 @@ export class JobScheduler {
   async stop(timeoutMs = 1_500): Promise<void> {
     this.stopped = true;
     this.shutdown.abort();
-    await this.task?.destroy();
+    this.task?.stop();
     this.task = undefined;
     const pending = [...this.pumps.values()];
     if (pending.length === 0) return;
