@@ -7,13 +7,6 @@
 export const base64Url = (bytes: Uint8Array) =>
   btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-/** An opaque cursor: base64url of a JSON value. */
-export const encodeJsonCursor = (value: unknown) => base64Url(new TextEncoder().encode(JSON.stringify(value)));
-
-/** The JSON value inside a cursor; throws when it is not one we issued. */
-export const decodeJsonCursor = (cursor: string): unknown =>
-  JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')));
-
 export const randomBytes = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
 /** SHA-256 of a text, as lower-case hex. */

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { encodeJsonCursor } from '../encoding.js';
+import { encodeKeyset } from '../http/cursor.js';
 import type { WriteOutcome } from '../signals/ingest.js';
 import { CHURN_KINDS, type OutcomeItem, type OutcomeKind } from './schemas.js';
 
@@ -62,7 +62,7 @@ export async function listOutcomes(db: Db, filter: OutcomeFilter) {
       source: r.source as 'contract' | 'lifecycle' | 'import',
       recordedAt: r.recorded_at.toISOString(),
     })),
-    nextCursor: last && rows.length > filter.limit ? encodeJsonCursor([last.occurred_on, last.account_id, last.outcome_key]) : null,
+    nextCursor: last && rows.length > filter.limit ? encodeKeyset([last.occurred_on, last.account_id, last.outcome_key]) : null,
     hasMore: rows.length > filter.limit,
   };
 }

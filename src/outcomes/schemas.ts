@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { externalIdSchema } from '../accounts/schemas.js';
-import { decodeJsonCursor } from '../encoding.js';
+import { keysetCursorSchema } from '../http/cursor.js';
 
 export const OUTCOME_KINDS = ['renewed', 'churned', 'cancelled', 'downgraded'] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
@@ -20,20 +20,8 @@ export const outcomeItemSchema = z.object({
 });
 export type OutcomeItem = z.infer<typeof outcomeItemSchema>;
 
-type Position = [string, number, string];
-const cursorSchema = z
-  .string()
-  .max(500)
-  .transform((value, ctx) => {
-    try {
-      const v = decodeJsonCursor(value);
-      if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && Number.isSafeInteger(v[1]) && typeof v[2] === 'string') return v as Position;
-    } catch {
-      // not ours
-    }
-    ctx.addIssue({ code: 'custom', message: 'not a cursor this API issued; start again without one' });
-    return z.NEVER;
-  });
+/** (occurredOn, account id, outcome key) of the last outcome of a page. */
+const cursorSchema = keysetCursorSchema(['string', 'int', 'string']);
 
 export const outcomeListQuerySchema = z.object({
   from: z.iso.date().optional().meta({ description: 'Outcomes on or after this day' }),

@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { decodeJsonCursor, encodeJsonCursor } from '../../encoding.js';
+import { decodeKeyset, encodeKeyset } from '../../http/cursor.js';
 
 type Db = Kysely<Database>;
 
@@ -59,18 +59,11 @@ export interface PortfolioItem extends PortfolioRow {
   nextFollowUp: Date | null;
 }
 
-export const encodePortfolioCursor = (row: { sort_value: number | string; id: number }) => encodeJsonCursor([row.sort_value, row.id]);
+export const encodePortfolioCursor = (row: { sort_value: number | string; id: number }) => encodeKeyset([row.sort_value, row.id]);
 
-export function decodePortfolioCursor(cursor: string | undefined): [number | string, number] | undefined {
-  if (!cursor) return undefined;
-  try {
-    const v = decodeJsonCursor(cursor);
-    if (Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'string') && Number.isSafeInteger(v[1])) return v as [number | string, number];
-  } catch {
-    /* a cursor we did not issue: start over */
-  }
-  return undefined;
-}
+/** A cursor we did not issue starts over at the first page. */
+export const decodePortfolioCursor = (cursor: string | undefined): [number | string, number] | undefined =>
+  cursor ? decodeKeyset(cursor, ['scalar', 'int']) : undefined;
 
 /** One keyset page of accounts in the chosen order. */
 export async function portfolioPage(db: Db, filter: PortfolioFilter, after: [number | string, number] | undefined, limit: number) {
