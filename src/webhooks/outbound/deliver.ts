@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import type { WebhookFormat } from './events.js';
-import type { AttemptResult, ClaimedDelivery } from './repository.js';
+import type { ClaimedDelivery } from './claims.js';
+import type { AttemptResult } from './results.js';
 import { renderSlackMessage } from './slack.js';
 import type { DestinationCheck } from './destinations.js';
 import { type NotificationDelivery, notificationRequest } from '../../notifications/send.js';

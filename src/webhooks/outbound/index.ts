@@ -4,5 +4,5 @@
  * the change it reports; the delivery worker does the rest.
  */
 export { EVENT_TYPES, type EventType, isEventType } from './events.js';
-export { type EnqueuedEvent, type EnqueueEventInput, enqueueEvent, enqueueEvents, pruneOutbox } from './repository.js';
+export { type EnqueuedEvent, type EnqueueEventInput, enqueueEvent, enqueueEvents, pruneOutbox } from './outbox.js';
 export { DEFAULT_RETRY_SCHEDULE_MS, drainOutbox, OutboxWorker, type OutboxWorkerOptions, startOutboxWorker } from './worker.js';

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
+import { retrying } from '../../db/retry.js';
 import type { Database } from '../../db/schema.js';
-import { type AttemptResult, type ClaimedDelivery, recordSuccesses } from './repository.js';
+import type { ClaimedDelivery } from './claims.js';
+import { type AttemptResult, recordSuccesses } from './results.js';
 
 type Success = { claim: ClaimedDelivery; result: AttemptResult };
 
@@ -38,14 +40,5 @@ export class SuccessRecorder {
   }
 }
 
-/** A few quick retries: a lost record means a duplicate send later. */
-export async function withRetries<T>(write: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await write();
-    } catch (err) {
-      if (tries >= 3) throw err;
-      await new Promise((r) => setTimeout(r, 200 * tries));
-    }
-  }
-}
+/** A few quick retries whatever failed: a lost record means a duplicate send later. */
+export const withRetries = <T>(write: () => Promise<T>): Promise<T> => retrying(write, { attempts: 3, when: () => true, baseDelayMs: 200 });

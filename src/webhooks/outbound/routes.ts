@@ -4,19 +4,17 @@ import { DomainError, notFound } from '../../http/problem.js';
 import type { Router } from '../../http/route.js';
 import { EVENT_TYPES, FORMATS } from './events.js';
 import { privateHostProblem } from './destinations.js';
+import { type DeliveryInfo, listDeliveries } from './delivery-log.js';
+import { enqueueTestEvent, replayDelivery } from './outbox.js';
 import {
   createSubscription,
-  type DeliveryInfo,
   deleteSubscription,
-  enqueueTestEvent,
   findSubscription,
-  listDeliveries,
   listSubscriptions,
-  replayDelivery,
   rotateSubscriptionSecret,
   type SubscriptionInfo,
   updateSubscription,
-} from './repository.js';
+} from './subscriptions.js';
 
 /* ---- request schemas ---- */
 

@@ -5,15 +5,9 @@ import type { Database } from '../../db/schema.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, sendDelivery } from './deliver.js';
 import type { DestinationCheck } from './destinations.js';
-import {
-  type AttemptResult,
-  type ClaimedDelivery,
-  claimDueDeliveries,
-  MAX_LEASE_MS,
-  type RecordOutcome,
-  recordAttemptResult,
-  type RetryPolicy,
-} from './repository.js';
+import { type ClaimedDelivery, claimDueDeliveries, MAX_LEASE_MS } from './claims.js';
+import { type AttemptResult, type RecordOutcome, recordAttemptResult } from './results.js';
+import type { RetryPolicy } from './retry-policy.js';
 import { SuccessRecorder, withRetries } from './recorder.js';
 import { OUTBOX_CHANNEL, onOutboxSignal } from './signal.js';
 import type { NotificationDelivery } from '../../notifications/send.js';
