@@ -8,6 +8,9 @@ import { parseDate, parseInt8, parseNumeric } from './types.js';
 /**
  * Embedded PostgreSQL (PGlite). Node only: the Worker entry never imports
  * this file. `dataDir` undefined keeps the database in memory (tests).
+ * `loadDataDir`, a `dumpDataDir()` tarball, starts from a copy of that
+ * database instead of an empty one (tests: the run's migrated template,
+ * tests/support/global-setup.ts); production never passes it.
  */
 export async function createEmbeddedDb(dataDir?: string, loadDataDir?: Blob) {
   const pg = await PGlite.create({

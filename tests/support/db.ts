@@ -1,7 +1,7 @@
+import { cp, readFile } from 'node:fs/promises';
 import { type Kysely, sql } from 'kysely';
 import { inject } from 'vitest';
 import { createEmbeddedDb } from '../../src/db/embedded.js';
-import { migrate } from '../../src/db/node.js';
 import { createPostgresDb, type Listen } from '../../src/db/postgres.js';
 import type { Database } from '../../src/db/schema.js';
 import { adminUrl, databaseUrl } from './urls.js';
@@ -18,15 +18,22 @@ export interface TestDatabase {
 
 export const onServer = () => Boolean(process.env.DATABASE_URL);
 
+const embeddedTemplate = () => {
+  const template = inject('embeddedTemplate');
+  if (!template) throw new Error('global setup did not create an embedded template (tests/support/global-setup.ts)');
+  return template;
+};
+
 /**
- * A database of this test file's own: a copy of the run's migrated template on
- * the server, or a fresh in-memory PGlite. Close it in afterAll.
+ * A database of this test file's own, copied from the run's migrated template
+ * (tests/support/global-setup.ts): a new database on the server, or an
+ * in-memory PGlite loaded from the template's dump. Close it in afterAll.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const embedded = await createEmbeddedDb();
-    await migrate(embedded.db);
+    const dump = new Blob([await readFile(embeddedTemplate().tar)]);
+    const embedded = await createEmbeddedDb(undefined, dump);
     return { db: embedded.db, kind: 'embedded', listen: embedded.listen, close: embedded.close };
   }
   const template = inject('templateDatabase');
@@ -47,4 +54,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await admin.close();
     },
   };
+}
+
+/**
+ * Fills an empty folder with a copy of the migrated embedded template, for a
+ * service or CLI child process started with DATA_DIR=dir: it then starts on a
+ * current schema (and still bootstraps its admin key) instead of running every
+ * migration. Tests about first start or migrations leave DATA_DIR empty.
+ * A run with DATABASE_URL set has no embedded template: the folder stays
+ * empty, and the child migrates it as before.
+ */
+export async function seedDataDir(dir: string): Promise<void> {
+  const template = inject('embeddedTemplate');
+  if (template) await cp(template.dir, dir, { recursive: true });
 }

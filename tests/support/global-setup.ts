@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { TestProject } from 'vitest/node';
+import { createEmbeddedDb } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/node.js';
 import { createPostgresDb } from '../../src/db/postgres.js';
 import { adminUrl, databaseUrl } from './urls.js';
@@ -7,19 +11,36 @@ import { adminUrl, databaseUrl } from './urls.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     templateDatabase: string | null;
+    /** Embedded only: the migrated template, as a PGlite data directory (`dir`) and its dump (`tar`). */
+    embeddedTemplate: { dir: string; tar: string } | null;
   }
 }
 
 /**
- * With DATABASE_URL set, migrate one template database for this run; each test
- * file then gets its own copy of it, so files never see each other's rows.
+ * Migrate once per run, so test files start from a copy instead of running
+ * every migration themselves. With DATABASE_URL set: one template database on
+ * the server, copied per file. Embedded: one PGlite data directory on disk,
+ * plus its dump, which each file loads into an in-memory PGlite
+ * (tests/support/db.ts).
  */
 export default async function setup(project: TestProject) {
   const url = process.env.DATABASE_URL;
   if (!url) {
     project.provide('templateDatabase', null);
-    return;
+    const root = await mkdtemp(join(tmpdir(), 'hs-template-'));
+    const dir = join(root, 'data');
+    const tar = join(root, 'data.tar');
+    // createEmbeddedDb, as the files' copies and the service use it: same PGlite options.
+    const template = await createEmbeddedDb(dir);
+    await migrate(template.db);
+    // Uncompressed: loading skips the gunzip, and the file never leaves this machine.
+    const dump = await template.pg.dumpDataDir('none');
+    await writeFile(tar, Buffer.from(await dump.arrayBuffer()));
+    await template.close();
+    project.provide('embeddedTemplate', { dir, tar });
+    return () => rm(root, { recursive: true, force: true });
   }
+  project.provide('embeddedTemplate', null);
   const name = `hs_tpl_${process.pid}_${Date.now().toString(36)}`;
   const admin = createPostgresDb({ url: adminUrl(url), max: 1 });
   await sql.raw(`create database ${name}`).execute(admin.db);
