@@ -36,7 +36,8 @@ function checkEvent(input: EnqueueEventInput): string {
     throw new TypeError('a webhook event payload must be a JSON object');
   }
   const text = JSON.stringify(input.payload);
-  if (new TextEncoder().encode(text).length > MAX_PAYLOAD_BYTES) {
+  // A UTF-16 unit is at most 3 bytes in UTF-8: most payloads need no encoding to tell.
+  if (text.length * 3 > MAX_PAYLOAD_BYTES && new TextEncoder().encode(text).length > MAX_PAYLOAD_BYTES) {
     throw new RangeError(`a webhook event payload must not exceed ${MAX_PAYLOAD_BYTES} bytes`);
   }
   return text;
