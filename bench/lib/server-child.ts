@@ -49,7 +49,7 @@ function startRescoring(db: Parameters<typeof recomputeDirty>[0], everyMs: numbe
       const started = performance.now();
       try {
         const result = await recomputeDirty(db, undefined, raiseAlerts);
-        process.send?.({ rescore: { at: Date.now(), ms: performance.now() - started, claimed: result.claimed, changed: result.changed } });
+        process.send?.({ rescore: { at: Date.now(), ms: performance.now() - started, claimed: result.claimed, changed: result.changed, timings: result.timings } });
       } catch (err) {
         process.send?.({ rescore: { at: Date.now(), ms: performance.now() - started, error: String(err) } });
       }
