@@ -1,11 +1,10 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { createEmbeddedDb } from '../../src/db/embedded.js';
-import { migrate } from '../../src/db/node.js';
 import type { Database } from '../../src/db/schema.js';
-import { createTestDatabase, onServer, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, onServer, seedDataDir, type TestDatabase } from '../support/db.js';
 import { runTs } from '../support/process.js';
 
 export interface CliDatabase {
@@ -21,7 +20,7 @@ export interface CliDatabase {
   close(): Promise<void>;
 }
 
-/** The database CLI child processes of one test file use: a server copy, or an embedded DATA_DIR. */
+/** The database CLI child processes of one test file use: a server copy, or an embedded DATA_DIR seeded from the migrated template. */
 export async function createCliDatabase(): Promise<CliDatabase> {
   const dir = await mkdtemp(join(tmpdir(), 'hs-cli-'));
   let server: TestDatabase | null = null;
@@ -30,17 +29,17 @@ export async function createCliDatabase(): Promise<CliDatabase> {
     server = await createTestDatabase();
     env = { DATABASE_URL: server.url! };
   } else {
-    env = { DATABASE_URL: '', DATA_DIR: join(dir, 'data') };
+    const dataDir = join(dir, 'data');
+    await seedDataDir(dataDir);
+    env = { DATABASE_URL: '', DATA_DIR: dataDir };
   }
   return {
     dir,
     cli: (...args) => runTs('src/cli/main.ts', args, env),
     async query(fn) {
       if (server) return fn(server.db);
-      await mkdir(env.DATA_DIR!, { recursive: true });
       const embedded = await createEmbeddedDb(env.DATA_DIR);
       try {
-        await migrate(embedded.db);
         return await fn(embedded.db);
       } finally {
         await embedded.close();

@@ -2,11 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDataDir } from '../support/db.js';
 import { runTs } from '../support/process.js';
 
 let dataDir: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'hs-cli-'));
+  await seedDataDir(dataDir);
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedDb } from '../../src/db/embedded.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, seedDataDir, type TestDatabase } from '../support/db.js';
 import { freePort, type Spawned, spawnTs, waitFor } from '../support/process.js';
 import { compactUsage } from '../../src/signals/usage-compaction.js';
 
@@ -17,7 +17,10 @@ let t: TestDatabase | undefined;
 let dataDir: string | undefined;
 beforeAll(async () => {
   if (process.env.DATABASE_URL) t = await createTestDatabase();
-  else dataDir = await mkdtemp(join(tmpdir(), 'hs-crash-'));
+  else {
+    dataDir = await mkdtemp(join(tmpdir(), 'hs-crash-'));
+    await seedDataDir(dataDir);
+  }
 });
 afterAll(async () => {
   await t?.close();
