@@ -4,6 +4,7 @@ import { claimRun, executeRun, reapExpiredRuns, runOccurrence } from '../../src/
 import { JobScheduler, OVERLAP_GRACE_MS } from '../../src/jobs/scheduler.js';
 import type { JobDefinition } from '../../src/jobs/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/process.js';
 import { gate, pastMinute, type Recorded, recordingJob, runsOf, settings, silent } from './support.js';
 
 let t: TestDatabase;
@@ -187,7 +188,10 @@ describe('a job never overlaps itself', () => {
     const at = pastMinute() - 60_000;
     const running = runOccurrence(t.db, job, { ...base, leaseMs: 400, scheduledFor: new Date(at), trigger: 'schedule', replica: 'a:1' });
     while (!entered) await sleep(10);
-    await sleep(1200); // three leases long
+    // Three leases long: the run keeps pushing its lease out while it runs.
+    const leaseOf = async () => (await runsOf(t, 'long'))[0]!.lease_expires_at!.getTime();
+    const firstLease = await leaseOf();
+    await waitFor(async () => (await leaseOf()) >= firstLease + 1200, 60_000, 'three leases of renewals');
     expect(await reapExpiredRuns(t.db)).toBe(0);
     const other = await claimRun(t.db, { job: 'long', scheduledFor: new Date(at + 60_000), trigger: 'schedule', replica: 'b:2' });
     expect(other.status).toBe('skipped');
@@ -335,7 +339,7 @@ describe('the scheduler on its own timer', () => {
   it('start() looks at once and then every second; stop() ends it', async () => {
     const log: Recorded[] = [];
     const scheduler = new JobScheduler({ db: t.db, logger: silent, settings, jobs: [recordingJob('ticking', '* * * * * *', log)], replica: 'timer:1' }).start();
-    await sleep(2600);
+    await waitFor(async () => log.length >= 2, 60_000, 'a look at once and another a second later');
     await scheduler.stop();
     const count = log.length;
     expect(count).toBeGreaterThanOrEqual(2);
