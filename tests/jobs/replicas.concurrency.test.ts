@@ -99,7 +99,9 @@ describe.runIf(onServer())('three replicas, one of them with a fast clock and on
       // hands the occurrence back (its row goes, for the next process to run it at once).
       if (job.name === 'rescore-dirty') continue;
       expect(runs.length, job.name).toBeGreaterThanOrEqual(1);
-      expect(runs.every((r) => r.outcome === 'succeeded'), job.name).toBe(true);
+      // An occurrence found a run of its job in progress (the start-up planning, say) is skipped: that run covers it.
+      expect(runs.filter((r) => r.outcome !== 'succeeded' && r.outcome !== 'skipped'), job.name).toEqual([]);
+      expect(runs.some((r) => r.outcome === 'succeeded'), job.name).toBe(true);
     }
   }, 120_000);
 });
