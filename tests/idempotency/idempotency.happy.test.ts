@@ -59,20 +59,28 @@ describe('Idempotency-Key', () => {
   });
 
   it('a request still in flight in this process makes a second one get 409', async () => {
-    // Hold the account's rescore mark so the first request blocks inside its transaction
-    // (on the embedded database, the held transaction blocks its only connection).
+    // Insert the first request's first event, uncommitted, so the request blocks inside its transaction
+    // on that key (intake appends everything else, so nothing else would hold it up); on the embedded
+    // database the held transaction blocks its only connection. Rolled back afterwards.
     const { id: accountId } = await s.db.selectFrom('accounts').select('id').where('external_id', '=', 'acme').executeTakeFirstOrThrow();
-    await s.db.insertInto('rescore_queue').values({ account_id: accountId }).onConflict((oc) => oc.doNothing()).execute();
     await post('k-warm', { items: events('warm', 1) }); // the key is now cached, so auth needs no query
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let locked!: () => void;
     const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = s.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('rescore_queue').selectAll().where('account_id', '=', accountId).forUpdate().execute();
-      locked();
-      await gate;
-    });
+    const first0 = events('slow', 1)[0]!;
+    const holder = s.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx
+          .insertInto('usage_events')
+          .values({ account_id: accountId, event_id: first0.eventId, occurred_at: new Date(first0.occurredAt), metric: first0.metric, quantity: 1 })
+          .execute();
+        locked();
+        await gate;
+        throw new Error('roll back');
+      })
+      .catch(() => {});
     await isLocked;
     const first = post('k-slow', { items: events('slow', 2) });
     try {
