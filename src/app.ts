@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
@@ -36,6 +36,8 @@ export interface AppDeps {
   readMaxLagMs?: number;
   logger: Logger;
   bodyLimitBytes?: number;
+  /** REQUEST_TIMEOUT_MS: past it a request is answered 503 + Retry-After whatever its handler is waiting on. */
+  requestTimeoutMs?: number;
   docsAssets?: DocsAssets;
   /** Let webhook subscriptions point to localhost and private networks (default false). */
   allowPrivateWebhookUrls?: boolean;
@@ -54,6 +56,26 @@ const httpStatusCodes: Partial<Record<number, ProblemCode>> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
 };
+
+/**
+ * Answers 503 + Retry-After when the handler has not finished in `ms`: a query
+ * on a connection lost mid-flight (a database restart) can wait without end,
+ * and the client must still get an answer. The handler's transaction is left
+ * to fail or finish on its own; nothing it had not committed was acknowledged.
+ */
+function answerWithin(ms: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DomainError('unavailable', `no answer within ${ms / 1000} s (the database may be restarting); retry the request`, {}, { 'retry-after': '2' })), ms);
+    });
+    try {
+      await Promise.race([next(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -86,6 +108,7 @@ export function createApp(deps: AppDeps) {
       keyId: c.var.principal?.keyId,
     });
   });
+  if (deps.requestTimeoutMs) app.use(answerWithin(deps.requestTimeoutMs));
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes ?? 10 * 1024 * 1024,

@@ -20,6 +20,8 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** Largest request body accepted, in bytes (413 above it). */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** A request still unanswered after this long gets 503 + Retry-After (a connection lost mid-query must not leave a client waiting forever). */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(300_000),
   /** Requests one API key may make per minute (per process); 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   /** Connections in the postgres.js pool of one process. */

@@ -52,6 +52,7 @@ async function main() {
     readMaxLagMs: config.DATABASE_READ_MAX_LAG_MS,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     webAppUrl: config.WEB_APP_URL,

@@ -72,6 +72,10 @@ describe.skipIf(!enabled)('PostgreSQL restarts under load', () => {
       WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       WEBHOOK_RETRY_SCHEDULE_MS: '100,200,400,800,1000,1000,1000,1000',
       OUTBOX_POLL_INTERVAL_MS: '100',
+      // A request whose connection was lost mid-query is answered 503 after this long instead of never.
+      REQUEST_TIMEOUT_MS: '10000',
+      // The streams send far more than a client may in a minute; the limit is not what this tests.
+      RATE_LIMIT_PER_MINUTE: '0',
     });
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 180_000, 'service start');
     const key = /hs_[A-Za-z0-9_-]{40,}/.exec(service.output())![0];

@@ -22,7 +22,7 @@ export interface TestServer {
 
 /** The real app on a real HTTP port over this file's own database. */
 export async function startTestServer(
-  options: { bodyLimitBytes?: number; allowPrivateWebhookUrls?: boolean; rateLimitPerMinute?: number } = {},
+  options: { bodyLimitBytes?: number; allowPrivateWebhookUrls?: boolean; rateLimitPerMinute?: number; requestTimeoutMs?: number } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase();
   const app = createApp({
@@ -32,6 +32,7 @@ export async function startTestServer(
     // Test receivers listen on 127.0.0.1.
     allowPrivateWebhookUrls: options.allowPrivateWebhookUrls ?? true,
     rateLimitPerMinute: options.rateLimitPerMinute,
+    requestTimeoutMs: options.requestTimeoutMs,
     docsAssets: nodeDocsAssets,
   });
   const server = serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
