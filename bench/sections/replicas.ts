@@ -140,6 +140,10 @@ export const replicas: Section = {
       }
     }
 
+    // Earlier sections may leave subscriptions with pending deliveries (follow-ups writes 76,000): the workers
+    // measured here would work through those too. Only this section's own subscription is active below.
+    await sql`update webhook_subscriptions set active = false`.execute(ctx.db);
+    await sql`truncate webhook_delivery_attempts, webhook_deliveries cascade`.execute(ctx.db);
     const outboxRows: Cell[][] = [];
     let outboxOne = 0;
     const receiver = await startReceiver();
