@@ -53,40 +53,42 @@ describe('daily digest timing', () => {
     await savePreferences(t.db, 'kiri@tz.example', { digestDays: [6, 7] }); // weekends only
     await savePreferences(t.db, 'utc@tz.example', { events: ['alert_assigned'] }); // no digest
 
+    // A December far ahead: the outbox never schedules a delivery in the past,
+    // so a hold is only visible while its end is still ahead of the real clock.
     const run = async (iso: string) => {
       const counts = await sendDigests(t.db, { now: new Date(iso) });
       return { ...counts, rows: (await digestRows()).filter((r) => r.member_email.endsWith('@tz.example')).map((r) => `${r.member_email} ${r.local_date}`) };
     };
 
-    // Tuesday 1 December 2026, 07:59 in Shanghai: nobody yet. (New York: Monday 18:59, past its 6-hour window.)
-    expect(await run('2026-11-30T23:59:00Z')).toMatchObject({ sent: 0, rows: [] });
+    // Tuesday 1 December 2048, 07:59 in Shanghai: nobody yet. (New York: Monday 18:59, past its 6-hour window.)
+    expect(await run('2048-11-30T23:59:00Z')).toMatchObject({ sent: 0, rows: [] });
     // 08:00 in Shanghai.
-    expect(await run('2026-12-01T00:00:00Z')).toMatchObject({ sent: 1, held: 0, rows: ['wang@tz.example 2026-12-01'] });
+    expect(await run('2048-12-01T00:00:00Z')).toMatchObject({ sent: 1, held: 0, rows: ['wang@tz.example 2048-12-01'] });
     // Again a few minutes later (another replica, the next occurrence): nothing more.
-    expect(await run('2026-12-01T00:15:00Z')).toMatchObject({ sent: 0 });
+    expect(await run('2048-12-01T00:15:00Z')).toMatchObject({ sent: 0 });
     // 08:00 in Kolkata falls in Raj's quiet hours (07:00–09:00): made now, held until 09:00 local.
-    const kolkata = await run('2026-12-01T02:30:00Z');
+    const kolkata = await run('2048-12-01T02:30:00Z');
     expect(kolkata).toMatchObject({ sent: 1, held: 1 });
     const raj = (await digestRows()).find((r) => r.member_email === 'raj@tz.example')!;
-    expect(raj.local_date).toBe('2026-12-01');
+    expect(raj.local_date).toBe('2048-12-01');
     const held = await deliveryOf(raj.event_id!);
-    expect(held.next_attempt_at!.toISOString()).toBe('2026-12-01T03:30:00.000Z');
+    expect(held.next_attempt_at!.toISOString()).toBe('2048-12-01T03:30:00.000Z');
     expect(held.status).toBe('pending');
     // 08:00 in New York.
-    expect(await run('2026-12-01T13:00:00Z')).toMatchObject({ sent: 1, rows: expect.arrayContaining(['emma@tz.example 2026-12-01']) });
+    expect(await run('2048-12-01T13:00:00Z')).toMatchObject({ sent: 1, rows: expect.arrayContaining(['emma@tz.example 2048-12-01']) });
     // Wednesday 08:00 in Shanghai: the next day's digest.
-    expect(await run('2026-12-02T00:00:00Z')).toMatchObject({ sent: 1, rows: expect.arrayContaining(['wang@tz.example 2026-12-02']) });
+    expect(await run('2048-12-02T00:00:00Z')).toMatchObject({ sent: 1, rows: expect.arrayContaining(['wang@tz.example 2048-12-02']) });
     // 08:00 Saturday in Auckland is Kiri's digest day; Saturday 08:00 in Shanghai is no working day of Wang's.
-    expect(await run('2026-12-04T19:00:00Z')).toMatchObject({ sent: 1, rows: expect.arrayContaining(['kiri@tz.example 2026-12-05']) });
-    expect(await run('2026-12-05T00:00:00Z')).toMatchObject({ sent: 0 });
+    expect(await run('2048-12-04T19:00:00Z')).toMatchObject({ sent: 1, rows: expect.arrayContaining(['kiri@tz.example 2048-12-05']) });
+    expect(await run('2048-12-05T00:00:00Z')).toMatchObject({ sent: 0 });
 
     const all = (await digestRows()).filter((r) => r.member_email.endsWith('@tz.example')).map((r) => `${r.member_email} ${r.local_date}`);
     expect(all).toEqual([
-      'emma@tz.example 2026-12-01',
-      'kiri@tz.example 2026-12-05',
-      'raj@tz.example 2026-12-01',
-      'wang@tz.example 2026-12-01',
-      'wang@tz.example 2026-12-02',
+      'emma@tz.example 2048-12-01',
+      'kiri@tz.example 2048-12-05',
+      'raj@tz.example 2048-12-01',
+      'wang@tz.example 2048-12-01',
+      'wang@tz.example 2048-12-02',
     ]);
   });
 
