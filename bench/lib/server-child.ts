@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/node.js';
 import { createLogger } from '../../src/logger.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
+import { compactUntil } from '../../src/signals/usage-compaction.js';
 import { startOutboxWorker } from '../../src/webhooks/outbound/worker.js';
 
 /** Entry of a child process that serves one bench target: `service` or `bare`. */
@@ -40,9 +41,15 @@ async function start(kind: string) {
  * `rescore-dirty` → src/scoring/jobs.ts rescoreUntil) differs: it loops
  * recomputeDirty without pause while there is work, sleeps 1 s when the queue
  * is empty, and runs until 58 s after its occurrence (the next one takes over).
+ * Both fold usage deltas into the rollups in a loop of their own beside the
+ * scoring passes (compactUntil), as the job does.
  */
 function startRescoring(db: Parameters<typeof recomputeDirty>[0], everyMs: number) {
   let stopped = false;
+  const stopCompaction = new AbortController();
+  const compaction = compactUntil(db, Number.POSITIVE_INFINITY, { signal: stopCompaction.signal }).catch((err: unknown) => {
+    process.send?.({ rescore: { at: Date.now(), ms: 0, error: `compaction: ${String(err)}` } });
+  });
   const loop = (async () => {
     let next = performance.now();
     while (!stopped) {
@@ -60,7 +67,8 @@ function startRescoring(db: Parameters<typeof recomputeDirty>[0], everyMs: numbe
   return {
     async stop() {
       stopped = true;
-      await loop;
+      stopCompaction.abort();
+      await Promise.all([loop, compaction]);
     },
   };
 }

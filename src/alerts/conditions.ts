@@ -247,7 +247,9 @@ const usageDrop: RuleKind<'usage_drop'> = {
         select account_id,
                coalesce(sum(events) filter (where day >= ${today} - 7), 0)::float8 as recent,
                coalesce(sum(events) filter (where day < ${today} - 7), 0)::float8 as prior
-          from usage_daily
+          from (select account_id, day, events from usage_daily
+                union all -- deltas no compaction has folded in yet (src/signals/usage-compaction.ts)
+                select account_id, day, events from usage_daily_deltas) u
          where day >= ${today} - 14 and day < ${today} and ${inScope(sql.ref('account_id'), scope)}
          group by account_id)
       select w.account_id, w.recent, w.prior

@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.js';
 import { planFollowUps } from '../follow-ups/index.js';
 import { RESCORE_LEASE_SECONDS, recomputeDirty } from '../scoring/recompute.js';
 import { rescoreBacklog } from '../scoring/rescore-marks.js';
+import { compactUsage } from '../signals/usage-compaction.js';
 
 const nameOf = (email: string) =>
   email
@@ -51,6 +52,8 @@ export async function settleDemo(db: Kysely<Database>) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     scored += (await recomputeDirty(db, undefined, raiseAlerts)).claimed;
   }
+  // The account pages' usage charts read the rollups: fold the demo's usage in now.
+  await compactUsage(db);
   const alerts = await sweepAlerts(db);
   const followUps = await planFollowUps(db);
   // Alerts open as scores change (and in the sweep): count what is open now.

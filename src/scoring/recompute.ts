@@ -369,7 +369,7 @@ export const RESCORE_LEASE_SECONDS = 120;
  * everything happens in it.
  */
 export async function recomputeDirty(db: Db, limit = 10_000, after?: AfterScoring): Promise<RecomputeResult & { claimed: number }> {
-  await compactUsage(db);
+  // No compaction of usage deltas in front of the run: the features query reads them as they are (src/scoring/jobs.ts).
   await foldRescoreMarks(db);
   // marked_at travels as text: a JS Date would drop its microseconds.
   const { rows: claimed } = await sql<{ account_id: number; marked_at: string }>`

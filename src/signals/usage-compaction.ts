@@ -46,3 +46,36 @@ export async function compactUsage(db: Kysely<Database>): Promise<number> {
   };
   return inRetriedTransaction(db, run);
 }
+
+/**
+ * Compacts again and again until `deadline` (epoch ms) or `signal`: at once
+ * while deltas keep arriving, else every `idleMs`. The rescoring job runs it
+ * beside its scoring loop, so a scoring pass never waits for a compaction: the
+ * scoring query reads the deltas not yet folded in, and a compaction commits
+ * its delete and its sums together, so every statement sees a delta exactly
+ * once, either still here or already in the rollups.
+ */
+export async function compactUntil(db: Kysely<Database>, deadline: number, options: { idleMs?: number; signal?: AbortSignal } = {}) {
+  let deltas = 0;
+  let passes = 0;
+  do {
+    const folded = await compactUsage(db);
+    deltas += folded;
+    passes++;
+    if (folded === 0) await pause(Math.min(options.idleMs ?? 1_000, Math.max(0, deadline - Date.now())), options.signal);
+  } while (Date.now() < deadline && !options.signal?.aborted);
+  return { passes, deltas };
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rescoreUntil } from '../../src/scoring/jobs.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
@@ -32,6 +33,12 @@ describe('the rescore-dirty job body', () => {
     expect(counts.accounts).toBe(2);
     expect(counts.passes).toBeGreaterThan(2);
     expect(await queued()).toBe(0);
+    // Beside the scoring passes, the run folded both events' usage deltas into the rollups.
+    expect(counts.deltasCompacted).toBe(2);
+    const { rows: left } = await sql<{ n: number }>`select count(*)::int as n from usage_daily_deltas`.execute(s.db);
+    expect(left[0]!.n).toBe(0);
+    const rollup = await s.db.selectFrom('usage_daily').select((eb) => eb.fn.sum<string>('events').as('events')).executeTakeFirstOrThrow();
+    expect(Number(rollup.events)).toBe(2);
     const health = (await (await s.call('GET', '/v1/accounts/job-a/health')).json()) as { score: number | null };
     expect(health.score).not.toBeNull();
   });
