@@ -15,6 +15,7 @@ import { registerOutcomeRoutes } from './outcomes/routes.js';
 import { registerProofRoutes } from './proof/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
 import { isDatabaseUnavailable, isTransientConflict } from './db/errors.js';
+import { within } from './db/deadline.js';
 import { ReplicaMonitor } from './db/read-routing.js';
 import type { Database } from './db/schema.js';
 import type { AppEnv } from './http/env.js';
@@ -64,17 +65,8 @@ const httpStatusCodes: Partial<Record<number, ProblemCode>> = {
  * to fail or finish on its own; nothing it had not committed was acknowledged.
  */
 function answerWithin(ms: number): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DomainError('unavailable', `no answer within ${ms / 1000} s (the database may be restarting); retry the request`, {}, { 'retry-after': '2' })), ms);
-    });
-    try {
-      await Promise.race([next(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  return (_c, next) =>
+    within(next(), ms, () => new DomainError('unavailable', `no answer within ${ms / 1000} s (the database may be restarting); retry the request`, {}, { 'retry-after': '2' }));
 }
 
 export function createApp(deps: AppDeps) {

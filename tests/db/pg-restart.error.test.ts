@@ -188,7 +188,15 @@ describe.skipIf(!enabled)('PostgreSQL restarts under load', () => {
     const storedIds = new Set(stored.map((r) => r.event_id));
     expect([...acknowledged].filter((id) => !storedIds.has(id))).toEqual([]);
     // Every acknowledged webhook reaches the receiver (the worker retries through the outage).
-    await receiver.waitFor((r) => [...acknowledgedWebhooks].every((id) => r.acceptedById().has(id)), 120_000, 'every acknowledged webhook');
+    await receiver.waitFor((r) => [...acknowledgedWebhooks].every((id) => r.acceptedById().has(id)), 120_000, 'every acknowledged webhook').catch(async (err: Error) => {
+      const missing = [...acknowledgedWebhooks].filter((id) => !receiver.acceptedById().has(id));
+      const { rows } = await sql`
+        select d.event_id, d.status, d.attempt, d.next_attempt_at, d.leased_until, d.last_error, now() as now,
+               (select json_agg(json_build_object('attempt', a.attempt, 'outcome', a.outcome, 'error', a.error) order by a.attempt)
+                  from webhook_delivery_attempts a where a.delivery_id = d.id) as attempts
+          from webhook_deliveries d where d.event_id = any(${missing.slice(0, 10)}::text[])`.execute(t.db).catch((e: Error) => ({ rows: [e.message] }));
+      throw new Error(`${err.message}: ${missing.length} of ${acknowledgedWebhooks.size} missing; ${JSON.stringify(rows)}\n${service!.output().slice(-4000)}`);
+    });
     await sql`select 1`.execute(t.db);
 
     // Still stops cleanly after the outage.

@@ -12,7 +12,8 @@ import {
   type RetryPolicy,
 } from '../../src/webhooks/outbound/repository.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, drainOutbox } from '../../src/webhooks/outbound/worker.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { SuccessRecorder } from '../../src/webhooks/outbound/recorder.js';
+import { createTestDatabase, onServer, type TestDatabase } from '../support/db.js';
 import { Receiver } from './outbound-receiver.js';
 
 let t: TestDatabase;
@@ -121,6 +122,32 @@ describe('leases', () => {
     const row = await t.db.selectFrom('webhook_subscriptions').select('failing_since').where('id', '=', sub.id).executeTakeFirstOrThrow();
     expect(row.failing_since).toBeNull();
     expect(await recordSuccesses(t.db, [{ lease: claims[0]!, result: ok }])).toEqual(new Set());
+  });
+
+  it.skipIf(!onServer())('a success write stuck on the database fails after the recorder’s timeout, and later successes are written (server)', async () => {
+    await subscription();
+    for (let i = 0; i < 2; i++) await enqueueEvent(t.db, { type: 'churn_risk.opened', payload: { i } });
+    const [stuck, later] = await claimDueDeliveries(t.db, { limit: 2, leaseMs: 30_000 });
+    const recorder = new SuccessRecorder(t.db, 500);
+    // Another session holds the first delivery's row, as a query lost in a restart would hold its writer.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const holding = new Promise<void>((r) => (locked = r));
+    const holder = t.db.transaction().execute(async (trx) => {
+      await sql`select id from webhook_deliveries where id = ${stuck!.deliveryId} for update`.execute(trx);
+      locked();
+      await gate;
+    });
+    await holding;
+    try {
+      await expect(recorder.record({ claim: stuck!, result: ok })).rejects.toThrow(/not recorded within 500 ms/);
+    } finally {
+      release();
+      await holder;
+    }
+    expect(await recorder.record({ claim: later!, result: ok })).toBe(true);
+    expect(await delivery(later!.deliveryId)).toMatchObject({ status: 'succeeded' });
   });
 
   it('a worker that still holds an expired lease nobody took over may record', async () => {

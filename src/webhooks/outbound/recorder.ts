@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { within } from '../../db/deadline.js';
 import { retrying } from '../../db/retry.js';
 import type { Database } from '../../db/schema.js';
 import type { ClaimedDelivery } from './claims.js';
@@ -16,7 +17,11 @@ export class SuccessRecorder {
   private waiting: { item: Success; settle: (recorded: boolean | Error) => void }[] = [];
   private writing = false;
 
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `timeoutMs`: a batch not written by then fails (its leases run out and the deliveries come round again). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly timeoutMs = 30_000,
+  ) {}
 
   record(item: Success): Promise<boolean> {
     return new Promise((resolve, reject) => {
@@ -30,7 +35,12 @@ export class SuccessRecorder {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, 500);
       try {
-        const recorded = await withRetries(() => recordSuccesses(this.db, batch.map(({ item }) => ({ lease: item.claim, result: item.result }))));
+        // A write stuck on a connection lost in a database restart must not hold every later success behind it.
+        const recorded = await within(
+          withRetries(() => recordSuccesses(this.db, batch.map(({ item }) => ({ lease: item.claim, result: item.result })))),
+          this.timeoutMs,
+          () => new Error(`successes not recorded within ${this.timeoutMs} ms`),
+        );
         for (const { item, settle } of batch) settle(recorded.has(item.claim.deliveryId));
       } catch (err) {
         for (const { settle } of batch) settle(err instanceof Error ? err : new Error(String(err)));

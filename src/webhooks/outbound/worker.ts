@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { within } from '../../db/deadline.js';
 import type { Config } from '../../config.js';
 import type { Listen } from '../../db/postgres.js';
 import type { Database } from '../../db/schema.js';
@@ -92,9 +93,17 @@ function resolve(options: OutboxWorkerOptions): Settings {
     fetch: options.fetch,
     checkDestination: options.checkDestination,
     notifications: options.notifications,
-    successes: new SuccessRecorder(options.db),
+    successes: new SuccessRecorder(options.db, databaseStepTimeout(leaseMs)),
   };
 }
+
+/**
+ * How long a claim or the recording of a result may wait on the database
+ * before the worker gives up on it and goes on: a query on a connection lost
+ * in a restart may never be answered. Within the lease, so a claim given up
+ * on comes round again when its lease ends.
+ */
+const databaseStepTimeout = (leaseMs: number) => Math.max(1_000, Math.floor(leaseMs / 2));
 
 /** The worker settings of config.ts. */
 export function outboxOptionsFromConfig(
@@ -126,7 +135,8 @@ async function record(s: Settings, claim: ClaimedDelivery, result: AttemptResult
     const recorded = await s.successes.record({ claim, result });
     return recorded ? { recorded: true, status: 'succeeded', nextAttemptAt: null, subscriptionDisabled: null } : { recorded: false };
   }
-  return withRetries(() => recordAttemptResult(s.db, claim, result, s.policy));
+  const timeoutMs = databaseStepTimeout(s.leaseMs);
+  return within(withRetries(() => recordAttemptResult(s.db, claim, result, s.policy)), timeoutMs, () => new Error(`not recorded within ${timeoutMs} ms`));
 }
 
 /** One attempt of one claimed delivery: send, record, log. Never throws. */
@@ -295,7 +305,8 @@ export class OutboxWorker {
       if (wanted < Math.ceil(this.s.concurrency / 2)) return;
       let claims: ClaimedDelivery[];
       try {
-        claims = await claimDueDeliveries(this.s.db, { limit: wanted, leaseMs: this.s.leaseMs });
+        const timeoutMs = databaseStepTimeout(this.s.leaseMs);
+        claims = await within(claimDueDeliveries(this.s.db, { limit: wanted, leaseMs: this.s.leaseMs }), timeoutMs, () => new Error(`no claim within ${timeoutMs} ms`));
       } catch (err) {
         if (this.running) this.s.logger.error('webhook claim failed', { error: err instanceof Error ? err.message : String(err) });
         return;
