@@ -80,8 +80,10 @@ streaks as materialized (
    group by target_id
 ),
 users as materialized (
-  select target_id, count(distinct user_id) as active_users
+  -- distinct pairs first (hashed), then a count: count(distinct) would sort every row by target
+  select target_id, count(*) as active_users
     from (
+      select distinct target_id, user_id from (
       select t.target_id, u.user_id
         from targets t join usage_daily_users u on u.account_id = t.account_id
        where u.day > ${lo}::date - 40 and u.day > t.d0 - 30 and ${includeD0}
@@ -90,7 +92,8 @@ users as materialized (
         from targets t join usage_daily_deltas u on u.account_id = t.account_id cross join unnest(u.user_ids) as x(user_id)
        where u.day > ${lo}::date - 40 and u.day > t.d0 - 30 and ${includeD0}
       ${rawEvents('t.target_id, e.user_id', `and e.user_id is not null and e.occurred_at >= ${lo}::date - 1`)}
-    ) x
+      ) x
+    ) pairs
    group by target_id
 ),
 ticket_state as materialized (
