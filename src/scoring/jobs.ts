@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { compactUntil, pause } from '../signals/usage-compaction.js';
+import { pause } from '../jobs/pause.js';
+import { compactUntil } from '../signals/usage-compaction.js';
 import { type AfterScoring, recomputeDirty } from './recompute.js';
 
 /** How long after its occurrence a run keeps draining: nearly to the next minute's run. */

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inRetriedTransaction } from '../db/transaction.js';
+import { pause } from '../jobs/pause.js';
 
 /**
  * Folds the rollup deltas ingest appended (sql/0035_append_only_ingest.sql)
@@ -67,15 +68,3 @@ export async function compactUntil(db: Kysely<Database>, deadline: number, optio
   return { passes, deltas };
 }
 
-/** Waits `ms`, or less if `signal` aborts first. */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
