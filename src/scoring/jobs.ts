@@ -20,8 +20,7 @@ export async function rescoreUntil(
   until: Date,
   options: { idleMs?: number; signal?: AbortSignal; after?: AfterScoring } = {},
 ) {
-  // A late start (catch-up after downtime) still makes one pass.
-  const deadline = Math.max(until.getTime(), Date.now() + 1);
+  const deadline = until.getTime();
   const counts = { passes: 0, accounts: 0, changed: 0, bandChanges: 0, compactions: 0, deltasCompacted: 0 };
   // Usage deltas are folded into the rollups beside the scoring passes, never in front of them;
   // the compaction loop stops with the scoring loop, however that ends.
@@ -32,9 +31,9 @@ export async function rescoreUntil(
     (done) => ({ ...done, error: undefined as unknown }),
     (error: unknown) => ({ passes: 0, deltas: 0, error }),
   );
-  // Shutdown (options.signal) ends the loop after the pass in progress.
+  // Shutdown (options.signal) ends the loop after the pass in progress; a late start (catch-up after downtime) still makes one pass.
   try {
-    while (Date.now() < deadline && !options.signal?.aborted) {
+    while ((counts.passes === 0 || Date.now() < deadline) && !options.signal?.aborted) {
       const result = await recomputeDirty(db, undefined, options.after);
       counts.passes++;
       counts.accounts += result.claimed;
