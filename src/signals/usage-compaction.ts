@@ -67,4 +67,3 @@ export async function compactUntil(db: Kysely<Database>, deadline: number, optio
   } while (Date.now() < deadline && !options.signal?.aborted);
   return { passes, deltas };
 }
-

@@ -73,10 +73,13 @@ interface Settings {
   checkDestination?: DestinationCheck;
   notifications?: NotificationDelivery;
   successes: SuccessRecorder;
+  /** How long a claim or a result write may wait on the database (databaseStepTimeout). */
+  databaseStepTimeoutMs: number;
 }
 
 function resolve(options: OutboxWorkerOptions): Settings {
   const leaseMs = Math.min(Math.max(options.leaseMs ?? MAX_LEASE_MS, 100), MAX_LEASE_MS);
+  const databaseStepTimeoutMs = databaseStepTimeout(leaseMs);
   return {
     db: options.db,
     logger: options.logger,
@@ -93,7 +96,8 @@ function resolve(options: OutboxWorkerOptions): Settings {
     fetch: options.fetch,
     checkDestination: options.checkDestination,
     notifications: options.notifications,
-    successes: new SuccessRecorder(options.db, databaseStepTimeout(leaseMs)),
+    successes: new SuccessRecorder(options.db, databaseStepTimeoutMs),
+    databaseStepTimeoutMs,
   };
 }
 
@@ -135,8 +139,7 @@ async function record(s: Settings, claim: ClaimedDelivery, result: AttemptResult
     const recorded = await s.successes.record({ claim, result });
     return recorded ? { recorded: true, status: 'succeeded', nextAttemptAt: null, subscriptionDisabled: null } : { recorded: false };
   }
-  const timeoutMs = databaseStepTimeout(s.leaseMs);
-  return within(withRetries(() => recordAttemptResult(s.db, claim, result, s.policy)), timeoutMs, () => new Error(`not recorded within ${timeoutMs} ms`));
+  return within(withRetries(() => recordAttemptResult(s.db, claim, result, s.policy)), s.databaseStepTimeoutMs, () => new Error(`not recorded within ${s.databaseStepTimeoutMs} ms`));
 }
 
 /** One attempt of one claimed delivery: send, record, log. Never throws. */
@@ -305,7 +308,7 @@ export class OutboxWorker {
       if (wanted < Math.ceil(this.s.concurrency / 2)) return;
       let claims: ClaimedDelivery[];
       try {
-        const timeoutMs = databaseStepTimeout(this.s.leaseMs);
+        const timeoutMs = this.s.databaseStepTimeoutMs;
         claims = await within(claimDueDeliveries(this.s.db, { limit: wanted, leaseMs: this.s.leaseMs }), timeoutMs, () => new Error(`no claim within ${timeoutMs} ms`));
       } catch (err) {
         if (this.running) this.s.logger.error('webhook claim failed', { error: err instanceof Error ? err.message : String(err) });
