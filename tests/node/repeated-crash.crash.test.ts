@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSubscription } from '../../src/webhooks/outbound/repository.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { freePort, ROOT, waitFor } from '../support/process.js';
+import { builtEntry, freePort, ROOT, waitFor } from '../support/process.js';
 import { Receiver } from '../webhooks/outbound-receiver.js';
 
 /**
@@ -13,7 +13,7 @@ import { Receiver } from '../webhooks/outbound-receiver.js';
  * once, every event is delivered, at most one duplicate delivery per crash,
  * no duplicate alert or follow-up, every job occurrence run at most once.
  *
- * The built service (`npm run build`, dist/node) is started each time: it
+ * The built service (dist/node, built by the global setup) is started each time: it
  * starts in about a second. PostgreSQL server only (an embedded database
  * takes longer to open than the whole run may).
  */
@@ -26,7 +26,6 @@ beforeAll(async () => {
   if (!enabled) return;
   t = await createTestDatabase();
   receiver = await new Receiver().start();
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
 });
 afterAll(async () => {
   await receiver?.stop();
@@ -34,7 +33,7 @@ afterAll(async () => {
 });
 
 function startService(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['dist/node/src/node.js'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [builtEntry('src/node.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { createEmbeddedDb } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/node.js';
 import { createPostgresDb } from '../../src/db/postgres.js';
+import { buildService } from './process.js';
 import { adminUrl, databaseUrl } from './urls.js';
 
 declare module 'vitest' {
@@ -17,13 +18,15 @@ declare module 'vitest' {
 }
 
 /**
- * Migrate once per run, so test files start from a copy instead of running
+ * Build the service once per run (tests/support/process.ts), and migrate once per run, so test files start from a copy instead of running
  * every migration themselves. With DATABASE_URL set: one template database on
  * the server, copied per file. Embedded: one PGlite data directory on disk,
  * plus its dump, which each file loads into an in-memory PGlite
  * (tests/support/db.ts).
  */
 export default async function setup(project: TestProject) {
+  // Tests that start the service or the CLI run its built JavaScript, as `npm start` does.
+  buildService();
   const url = process.env.DATABASE_URL;
   if (!url) {
     project.provide('templateDatabase', null);

@@ -1,7 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * `npm run build` (scripts/build.mjs): the service and CLI as JavaScript in dist/node, as `npm start` and
+ * `npm run cli` run them. The global setup calls it once per run; it skips when nothing changed and is safe
+ * to run beside another build (two test runs at once, or `npm start`).
+ */
+export function buildService() {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** The built JavaScript of a TypeScript entry point: `src/cli/main.ts` → `dist/node/src/cli/main.js`. */
+export const builtEntry = (entry: string) => `dist/node/${entry.replace(/\.tsx?$/, '.js')}`;
 
 export interface Spawned {
   child: ChildProcess;
@@ -10,12 +22,12 @@ export interface Spawned {
 }
 
 /**
- * Runs a TypeScript entry point of this repo in a real child process: node
- * itself with tsx as a loader, so a signal reaches the service and not a
- * wrapper process.
+ * Runs an entry point of this repo (named by its TypeScript source, e.g. `src/node.ts`) in a real child
+ * process, compiled, as production runs it: node on its built JavaScript (the global setup builds it), so
+ * a signal reaches the service and not a wrapper process.
  */
 export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', builtEntry(entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
