@@ -4,7 +4,7 @@ import { connectionOf, measuresOf } from './scorecard.js';
 
 /**
  * The scoring maths as pure functions: the reference the SQL in sql.ts must
- * agree with (tests/scoring/sql-agreement.test.ts checks it on random data).
+ * agree with (tests/scoring/sql-agreement.property.test.ts checks it on random data).
  */
 
 export type Band = 'green' | 'yellow' | 'red';

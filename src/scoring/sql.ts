@@ -6,7 +6,7 @@ import { measuresOf } from './scorecard.js';
  * The SQL twin of model.ts: turns a scorecard into the expressions that score
  * every account in one set-based statement. Each expression repeats the
  * TypeScript arithmetic in the same order, so both give the same doubles;
- * tests/scoring/sql-agreement.test.ts holds them to it on random data.
+ * tests/scoring/sql-agreement.property.test.ts holds them to it on random data.
  *
  * Only numbers from a validated scorecard are inlined, never user text.
  * The `offset 0` fences keep PostgreSQL from flattening the nested selects,
