@@ -3,7 +3,7 @@ import type { Database } from '../db/schema.js';
 import { type EventType, enqueueEvents } from '../webhooks/outbound/index.js';
 import { EVENT_SLICE, healthPayload, loadDigests } from './digest.js';
 import { findAlertRows, toAlert } from './repository.js';
-import type { AlertAction } from './tables.js';
+import type { AlertAction } from '../db/tables/alerts.js';
 
 type Db = Kysely<Database>;
 

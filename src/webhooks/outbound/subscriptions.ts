@@ -5,7 +5,7 @@ import { inTransaction } from '../../db/transaction.js';
 import { newWebhookSecret } from '../../encoding.js';
 import type { EventType, WebhookFormat } from './events.js';
 import { announceDeliveries } from './signal.js';
-import type { OutboundWebhookTables } from './tables.js';
+import type { OutboundWebhookTables } from '../../db/tables/webhooks.js';
 
 type Db = Kysely<Database>;
 type SubscriptionRow = Selectable<OutboundWebhookTables['webhook_subscriptions']>;

@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { Timestamp } from '../db/schema.js';
+import type { Timestamp } from '../types.js';
 
 /** Tables of sql/0020_notifications.sql (the outbox columns it adds are in src/webhooks/outbound/tables.ts). */
 export interface NotificationTables {
