@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Router } from '../http/route.js';
 import { isRejected, writeIsolated } from '../db/isolation.js';
-import { lagTolerantRead } from '../db/read-routing.js';
+import { lagTolerantRead } from '../http/read-routing.js';
 import { DomainError, notFound } from '../http/problem.js';
 import { encodeCursor } from '../http/cursor.js';
 import { checkValue } from '../http/input.js';

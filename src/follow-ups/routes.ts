@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
-import { lagTolerantRead } from '../db/read-routing.js';
+import { lagTolerantRead } from '../http/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import { DomainError, notFound } from '../http/problem.js';
