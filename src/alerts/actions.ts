@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import { type AlertChange, recordChanges } from './changes.js';
 import { type Alert, type AlertHistoryEntry, alertHistory, alertQuery, toAlert } from './repository.js';
 import type { Outcome } from '../db/tables/alerts.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { registry } from '../../jobs/registry.js';
 import { encodeCursor, feedCursorSchema } from '../http/cursor.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { jobSettings, replicaName } from './environment.js';
 import { lastRuns, listRuns } from './repository.js';

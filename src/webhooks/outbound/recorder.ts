@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { within } from '../../db/deadline.js';
+import { within } from '../../lib/deadline.js';
 import { retrying } from '../../db/retry.js';
 import type { Database } from '../../db/schema.js';
 import type { ClaimedDelivery } from './claims.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { encodeCursor, feedCursorSchema } from '../../http/cursor.js';
-import { DomainError, notFound } from '../../http/problem.js';
+import { DomainError, notFound } from '../../lib/errors.js';
 import type { Router } from '../../http/route.js';
 import { EVENT_TYPES, FORMATS } from './events.js';
 import { privateHostProblem } from './destinations.js';

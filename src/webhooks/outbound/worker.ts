@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { within } from '../../db/deadline.js';
+import { within } from '../../lib/deadline.js';
 import type { Config } from '../../config.js';
 import type { Listen } from '../../db/postgres.js';
 import type { Database } from '../../db/schema.js';
