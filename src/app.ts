@@ -9,6 +9,7 @@ import { registerAlertRoutes } from './alerts/routes.js';
 import { registerFollowUpRoutes } from './follow-ups/routes.js';
 import { registerKeyRoutes } from './auth/routes.js';
 import { registerJobRoutes } from './jobs/routes.js';
+import { registry } from './compose/jobs.js';
 import { registerNotificationRoutes } from './notifications/routes.js';
 import { registerScoringRoutes } from './scoring/routes.js';
 import { registerOutcomeRoutes } from './outcomes/routes.js';
@@ -119,7 +120,7 @@ export function createApp(deps: AppDeps) {
   registerOutcomeRoutes(router);
   registerProofRoutes(router);
   registerInboundWebhookRoutes(router);
-  registerJobRoutes(router);
+  registerJobRoutes(router, registry);
   registerOutboundWebhookRoutes(router);
   registerAlertRoutes(router); // churn-risk alerts (src/alerts)
   registerFollowUpRoutes(router);
