@@ -10,8 +10,8 @@ import { createPostgresDb } from './db/postgres.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
 import { nodeWebAssets } from './web/node-assets.js';
-import { deliveryOptionsFromConfig } from './webhooks/outbound/node-destinations.js';
-import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
+import { deliveryOptionsFromConfig } from './outbox/node-destinations.js';
+import { outboxOptionsFromConfig, startOutboxWorker } from './outbox/worker.js';
 import { notificationDeliveryFromConfig } from './notifications/mailer.js';
 
 async function main() {

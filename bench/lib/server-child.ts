@@ -8,7 +8,7 @@ import { openDatabase } from '../../src/db/node.js';
 import { createLogger } from '../../src/logger.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
 import { compactUntil } from '../../src/signals/usage-compaction.js';
-import { startOutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { startOutboxWorker } from '../../src/outbox/worker.js';
 
 /** Entry of a child process that serves one bench target: `service` or `bare`. */
 async function start(kind: string) {

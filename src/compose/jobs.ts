@@ -3,7 +3,7 @@ import { pruneExpiredKeys } from '../idempotency/repository.js';
 import { pruneInboundWebhookMessages } from '../webhooks/inbound/prune.js';
 import { dropExpiredUsagePartitions, maintainUsagePartitions } from '../signals/usage-partitions.js';
 import { raiseAlerts, sweepAlerts } from '../alerts/index.js';
-import { drainOutbox, pruneOutbox } from '../webhooks/outbound/index.js';
+import { drainOutbox, pruneOutbox } from '../outbox/index.js';
 import { escalateOverdue, markDueFollowUps, planFollowUps } from '../follow-ups/index.js';
 import { RESCORE_WINDOW_MS, rescoreUntil } from '../scoring/jobs.js';
 import { sendDigests } from '../notifications/digest.js';

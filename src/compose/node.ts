@@ -7,7 +7,7 @@ import type { JobScheduler } from '../jobs/scheduler.js';
 import type { JobSettings } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { notificationDeliveryFromConfig } from '../notifications/mailer.js';
-import { deliveryOptionsFromConfig } from '../webhooks/outbound/node-destinations.js';
+import { deliveryOptionsFromConfig } from '../outbox/node-destinations.js';
 import { scheduledJobs } from './jobs.js';
 
 /** The Node-only wiring of the jobs (src/node.ts): settings from the configuration, the registry to the scheduler. */
