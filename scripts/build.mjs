@@ -48,7 +48,7 @@ const filesUnder = (dir) =>
 const sources = (dir) => filesUnder(dir).filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts'));
 
 // bench/practice: `npm run practice`, a command for users too (the benchmarks proper are a dev tool).
-const compiled = ['src', 'jobs', 'bench/practice'];
+const compiled = ['src', 'bench/practice'];
 const entryPoints = compiled.flatMap(sources).filter((f) => !f.endsWith('/src/worker.ts'));
 const inputs = [
   ...compiled.flatMap(filesUnder),
