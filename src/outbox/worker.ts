@@ -264,6 +264,16 @@ export class OutboxWorker {
     return this.inFlight.size;
   }
 
+  /**
+   * Resolves once the worker has nothing to do until its next poll or wake-up: it listens (when given
+   * `listen`), its look for due deliveries has finished, and no attempt is in flight. Tests wait on this
+   * instead of on the clock.
+   */
+  async idle(): Promise<void> {
+    await this.unlisten;
+    while (this.pumping || this.inFlight.size > 0) await Promise.allSettled([this.pumping, ...this.inFlight]);
+  }
+
   private kick(): void {
     if (!this.running) return;
     if (this.pumping) {

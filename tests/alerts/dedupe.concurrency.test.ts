@@ -5,6 +5,7 @@ import { evaluateRules, sweepAlerts } from '../../src/alerts/evaluate.js';
 import { sqlState } from '../../src/db/errors.js';
 import { jsonb } from '../../src/db/params.js';
 import { createTestDatabase, onServer, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/process.js';
 import { STRUGGLING, HEALTHY, alertsOf, eventsOf, historyOf, makeAccount, setScore, useRuleSet } from './fixtures.js';
 
 let t: TestDatabase;
@@ -14,7 +15,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const unresolved = async (accountId: number) => (await alertsOf(t.db, accountId)).filter((a) => a.status !== 'resolved');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Evaluation in a transaction held open after it evaluated, and a second one
@@ -33,14 +33,21 @@ async function racePair(accountId: number) {
     return summary;
   });
   await firstEvaluated;
-  const second = evaluateRules(t.db, [accountId]);
-  const state = await Promise.race([second.then(() => 'finished'), sleep(400).then(() => 'waiting')]);
-  expect(state).toBe('waiting');
+  let finished = false;
+  const second = evaluateRules(t.db, [accountId]).finally(() => (finished = true));
   if (onServer()) {
-    const { rows } = await sql<{ n: number }>`
-      select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(t.db);
-    expect(rows[0]!.n).toBeGreaterThanOrEqual(1);
+    // The second evaluation reaches the row the first holds and waits on its lock.
+    const waitingOnLock = async () => {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(t.db);
+      return rows[0]!.n >= 1;
+    };
+    await waitFor(waitingOnLock, 30_000, 'the second evaluation waiting on a lock');
+  } else {
+    // The embedded database has one connection, held by the first transaction: the second waits for it.
+    await new Promise((r) => setImmediate(r));
   }
+  expect(finished).toBe(false);
   release();
   return Promise.all([first, second]);
 }

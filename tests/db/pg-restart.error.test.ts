@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pause } from '../../src/lib/pause.js';
 import { Receiver } from '../webhooks/outbound-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { freePort, type Spawned, spawnTs, waitFor } from '../support/process.js';
@@ -114,7 +115,7 @@ describe.skipIf(!enabled)('PostgreSQL restarts under load', () => {
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 503 && res.headers.get('retry-after') && res.headers.get('content-type') === 'application/problem+json') {
           await res.body?.cancel();
-          await new Promise((r) => setTimeout(r, 100));
+          await pause(100); // a client backing off before its retry
         } else if (!(await ok(res, n))) {
           unexpected.push(`${name} ${n}: ${res.status} ${await res.text()}`);
         }

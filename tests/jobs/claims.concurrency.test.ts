@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimRun, executeRun, reapExpiredRuns, runOccurrence } from '../../src/jobs/runner.js';
@@ -15,6 +16,16 @@ afterAll(() => t.close());
 
 const base = { logger: silent, settings };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves after the next `n` occurrences of a cron pattern (croner, as the scheduler uses) have fired. */
+const occurrencesPass = (pattern: string, n: number) =>
+  new Promise<void>((resolve) => {
+    let seen = 0;
+    const cron = new Cron(pattern, { timezone: 'UTC' }, () => {
+      if (++seen < n) return;
+      cron.stop();
+      resolve();
+    });
+  });
 
 describe('claiming an occurrence', () => {
   it('twenty replicas racing for the same occurrence: exactly one runs it', async () => {
@@ -343,7 +354,8 @@ describe('the scheduler on its own timer', () => {
     await scheduler.stop();
     const count = log.length;
     expect(count).toBeGreaterThanOrEqual(2);
-    await sleep(1200);
+    // Two more occurrences of the job's schedule come due and pass: a scheduler still ticking would run them.
+    await occurrencesPass('* * * * * *', 2);
     expect(log.length).toBe(count);
     const rows = await runsOf(t, 'ticking');
     expect(rows).toHaveLength(count);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pause } from '../../src/lib/pause.js';
 import { createSubscription } from '../../src/webhooks/outbound/repository.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { builtEntry, freePort, ROOT, waitFor } from '../support/process.js';
@@ -96,7 +97,7 @@ describe.skipIf(!enabled)(`${CRASHES} SIGKILLs under mixed load`, () => {
       while (!stop) {
         const body = (await reliably(`/v1/webhooks/subscriptions/${subscription.id}/test`, { method: 'POST' })) as { eventId: string };
         testEvents.add(body.eventId);
-        await new Promise((r) => setTimeout(r, 100));
+        await pause(100); // load pacing: about ten test deliveries a second
       }
     })();
     const alertActions = (async () => {
@@ -106,12 +107,12 @@ describe.skipIf(!enabled)(`${CRASHES} SIGKILLs under mixed load`, () => {
             await reliably(`/v1/alerts/${alert.id}/acknowledge`, { method: 'POST' }).catch(() => undefined);
           }
         });
-        await new Promise((r) => setTimeout(r, 200));
+        await pause(200); // load pacing
       }
     })();
 
     for (let crash = 0; crash < CRASHES; crash++) {
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 900));
+      await pause(100 + Math.random() * 900); // a random moment under load: what crashes are
       service.child.kill('SIGKILL');
       await service.exited;
       service = startService(env);

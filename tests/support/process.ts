@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pause } from '../../src/lib/pause.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -46,11 +47,14 @@ export async function runTs(entry: string, args: string[], env: Record<string, s
   return { code, output: p.output() };
 }
 
+const POLL_INTERVAL_MS = 100;
+
+/** Polls `check` until it holds, failing at the deadline: the tests' way to wait for something to happen. */
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await pause(POLL_INTERVAL_MS);
   }
   throw new Error(`timed out waiting for ${what}`);
 }

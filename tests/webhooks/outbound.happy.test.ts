@@ -218,9 +218,9 @@ describe('delivery', () => {
     const { eventId } = await enqueueEvent(s.db, { type: 'churn_risk.opened', payload: { n: 1 } });
     expect((await s.call('PATCH', `/v1/webhooks/subscriptions/${sub.id}`, { body: { active: false } })).status).toBe(200);
     expect((await getSub(sub.id)).disabledReason).toBe('deactivated through the API');
-    startWorker();
-    await new Promise((r) => setTimeout(r, 300));
+    await startWorker().idle(); // it has looked, and found nothing to send
     expect(receiver.received).toHaveLength(0);
+    expect((await deliveries(sub.id)).items.map((d) => d.status)).toEqual(['pending']);
     await s.call('PATCH', `/v1/webhooks/subscriptions/${sub.id}`, { body: { active: true } });
     await receiver.waitFor((r) => r.received.length === 1);
     expect(receiver.received[0]!.webhookId).toBe(eventId);
@@ -307,8 +307,7 @@ describe('delivery', () => {
 
   it('wakes at once for events enqueued in this process, without waiting for the poll', async () => {
     await subscribe();
-    startWorker({ pollIntervalMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 100)); // the first poll has run and found nothing
+    await startWorker({ pollIntervalMs: 60_000 }).idle(); // the first poll has run and found nothing
     const started = Date.now();
     await enqueueEvent(s.db, { type: 'churn_risk.opened', payload: {} });
     await receiver.waitFor((r) => r.received.length === 1, 5_000);
@@ -319,8 +318,7 @@ describe('delivery', () => {
 describe('wake-ups', () => {
   it('a worker that LISTENs sends a delivery committed elsewhere long before its next poll', async () => {
     const sub = await subscribe();
-    startWorker({ pollIntervalMs: 600_000, listen: s.database.listen });
-    await new Promise((r) => setTimeout(r, 300)); // past its first look, now waiting for the 10-minute poll
+    await startWorker({ pollIntervalMs: 600_000, listen: s.database.listen }).idle(); // listening, past its first look, now waiting for the 10-minute poll
     // What another process's enqueueEvent writes: the rows, then the NOTIFY, then the commit.
     await s.db.transaction().execute(async (trx) => {
       const event = 'msg_' + 'W'.repeat(26);
@@ -329,6 +327,11 @@ describe('wake-ups', () => {
       await sql`select pg_notify('healthscore_outbox', '')`.execute(trx);
     });
     await receiver.waitFor((r) => r.received.some((x) => x.webhookId === 'msg_' + 'W'.repeat(26)), 30_000);
+    // Sent once, on the first attempt, and recorded as such: the notification woke the worker, not a poll.
+    expect(receiver.received.filter((x) => x.webhookId === 'msg_' + 'W'.repeat(26))).toHaveLength(1);
+    await expect.poll(async () => (await deliveries(sub.id)).items.map((d) => [d.eventId, d.status, d.attemptCount])).toEqual([
+      ['msg_' + 'W'.repeat(26), 'succeeded', 1],
+    ]);
   });
 
   it('enqueueEvent notifies listeners when its transaction commits, and not when it rolls back', async () => {
