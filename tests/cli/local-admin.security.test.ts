@@ -29,11 +29,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const post = (path: string, body: unknown, authorization?: string) =>
+const post = (path: string, body: unknown, authorization?: string, contentType = 'application/json') =>
   fetch(`${link.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-    body: JSON.stringify(body),
+    headers: { 'content-type': contentType, ...(authorization ? { authorization } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
 describe('the local admin listener', () => {
@@ -64,6 +64,9 @@ describe('the local admin listener', () => {
     expect(bad.detail).toMatch(/accounts/);
     expect(bad.detail).toMatch(/seed/);
     expect(bad.detail).toMatch(/asOf/);
+    // The API's field errors, unknown fields refused as they are there.
+    expect(bad.errors!.map((e) => e.field).sort()).toEqual(['body.accounts', 'body.asOf', 'body.extra', 'body.seed']);
+    await expectProblem(await post('/demo', 'accounts=3', auth, 'text/plain'), 415, 'unsupported_media_type');
     await expectProblem(await post('/keys', {}, auth), 404, 'not_found');
   });
 
