@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidTimeZone } from '../follow-ups/working-time.js';
-import { destinationUrlSchema } from '../webhooks/outbound/routes.js';
+import { destinationUrlSchema } from '../outbox/http.js';
 import { CHANNEL_KINDS, LANGUAGES, PERSONAL_EVENTS, ROUTE_EVENTS, SEVERITIES } from './model.js';
 import { clockText, parseClockText } from './time.js';
 
