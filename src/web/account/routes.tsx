@@ -11,6 +11,7 @@ import { addPulse, getHealth, getHealthHistory } from '../../scoring/health.js';
 import { recompute } from '../../scoring/recompute.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { Band, CsrfField, Layout } from '../layout.js';
+import { Table } from '../table.js';
 import { accountToken } from '../live/routes.js';
 import { freshness, timeline, usageByMetric } from './queries.js';
 
@@ -141,30 +142,16 @@ export function registerAccountPages(web: Hono<WebEnv>) {
         <section class="panel" id="measures-panel" data-live-region aria-labelledby="h-measures">
           <h2 id="h-measures">{t('account.measures')}</h2>
           {health ? (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('col.measure')}</th>
-                  <th scope="col">{t('col.explanation')}</th>
-                  <th scope="col" class="num">{t('col.subScore')}</th>
-                  <th scope="col" class="num">{t('col.weight')}</th>
-                  <th scope="col" class="num">{t('col.points')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {health.explanation.map((m) => (
-                  <tr>
-                    <td>
-                      {m.label} <span class="tag">{m.group}</span>
-                    </td>
-                    <td>{m.sentence}</td>
-                    <td class="num">{tr.num(m.subScore)}</td>
-                    <td class="num">{tr.num(m.weight, 2)}</td>
-                    <td class="num">{tr.num(m.points)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              columns={[
+                { header: t('col.measure'), cell: (m) => <>{m.label} <span class="tag">{m.group}</span></> },
+                { header: t('col.explanation'), cell: (m) => m.sentence },
+                { header: t('col.subScore'), cell: (m) => tr.num(m.subScore), numeric: true },
+                { header: t('col.weight'), cell: (m) => tr.num(m.weight, 2), numeric: true },
+                { header: t('col.points'), cell: (m) => tr.num(m.points), numeric: true },
+              ]}
+              rows={health.explanation}
+            />
           ) : (
             <p class="muted">{t('account.notScored')}</p>
           )}
@@ -225,26 +212,15 @@ export function registerAccountPages(web: Hono<WebEnv>) {
             </table>
             <h2>{t('account.usage')}</h2>
             {usage.length ? (
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('col.metric')}</th>
-                    <th scope="col" class="num">{t('col.last30')}</th>
-                    <th scope="col" class="num">{t('col.prev30')}</th>
-                    <th scope="col" class="num">{t('col.activeUsers')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {usage.map((u) => (
-                    <tr>
-                      <td class="mono">{u.metric}</td>
-                      <td class="num">{tr.num(u.recent, 0)}</td>
-                      <td class="num">{tr.num(u.previous, 0)}</td>
-                      <td class="num">{tr.num(u.users, 0)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                columns={[
+                  { header: t('col.metric'), cell: (u) => u.metric, class: 'mono' },
+                  { header: t('col.last30'), cell: (u) => tr.num(u.recent, 0), numeric: true },
+                  { header: t('col.prev30'), cell: (u) => tr.num(u.previous, 0), numeric: true },
+                  { header: t('col.activeUsers'), cell: (u) => tr.num(u.users, 0), numeric: true },
+                ]}
+                rows={usage}
+              />
             ) : (
               <p class="muted">{t('account.noData')}</p>
             )}

@@ -9,6 +9,7 @@ import { ROLES } from '../../people/roles.js';
 import { findSubscription, listDeliveries, listSubscriptions, replayDelivery } from '../../webhooks/outbound/repository.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { CsrfField, Layout } from '../layout.js';
+import { Table } from '../table.js';
 
 const idParam = (c: WebContextOf, name = 'id') => {
   const id = Number(c.req.param(name));
@@ -39,56 +40,47 @@ async function AdminPage({ c, secret, error }: { c: WebContextOf; secret?: OneTi
       ) : null}
       <section class="panel" aria-labelledby="h-people">
         <h2 id="h-people">{t('admin.people')}</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('col.name')}</th>
-              <th scope="col">{t('signIn.email')}</th>
-              <th scope="col">{t('admin.roles')}</th>
-              <th scope="col">{t('col.status')}</th>
-              <th scope="col">{t('col.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {people.map((p) => (
-              <tr data-person={p.email}>
-                <td>{p.name}</td>
-                <td>{p.email}</td>
-                <td>
-                  <form method="post" action={`/admin/people/${p.id}/roles`} class="row">
-                    <CsrfField web={webc} />
-                    <fieldset class="roles">
-                      <legend class="sr">{t('admin.rolesOf', { name: p.name })}</legend>
-                      {ROLES.map((r) => (
-                        <label class="check">
-                          <input type="checkbox" name={`role_${r}`} value="1" checked={p.roles.includes(r)} /> {t(`role.${r}` as MessageKey)}
-                        </label>
-                      ))}
-                    </fieldset>
-                    <button type="submit" class="secondary">
-                      {t('admin.saveRoles')}
-                    </button>
-                  </form>
-                </td>
-                <td>{p.disabledAt ? t('admin.disabled') : t('admin.active')}</td>
-                <td>
-                  <form method="post" action={`/admin/people/${p.id}/reset-password`} class="row" data-confirm={t('admin.resetConfirm', { email: p.email })}>
-                    <CsrfField web={webc} />
-                    <button type="submit" class="secondary">
-                      {t('admin.resetPassword')}
-                    </button>
-                  </form>
-                  <form method="post" action={`/admin/people/${p.id}/${p.disabledAt ? 'enable' : 'disable'}`} class="row">
-                    <CsrfField web={webc} />
-                    <button type="submit" class="secondary">
-                      {p.disabledAt ? t('admin.enable') : t('admin.disable')}
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Table
+          columns={[
+            { header: t('col.name'), cell: (p) => p.name },
+            { header: t('signIn.email'), cell: (p) => p.email },
+            { header: t('admin.roles'), cell: (p) => (
+              <form method="post" action={`/admin/people/${p.id}/roles`} class="row">
+                <CsrfField web={webc} />
+                <fieldset class="roles">
+                  <legend class="sr">{t('admin.rolesOf', { name: p.name })}</legend>
+                  {ROLES.map((r) => (
+                    <label class="check">
+                      <input type="checkbox" name={`role_${r}`} value="1" checked={p.roles.includes(r)} /> {t(`role.${r}` as MessageKey)}
+                    </label>
+                  ))}
+                </fieldset>
+                <button type="submit" class="secondary">
+                  {t('admin.saveRoles')}
+                </button>
+              </form>
+            ) },
+            { header: t('col.status'), cell: (p) => p.disabledAt ? t('admin.disabled') : t('admin.active') },
+            { header: t('col.actions'), cell: (p) => (
+              <>
+                <form method="post" action={`/admin/people/${p.id}/reset-password`} class="row" data-confirm={t('admin.resetConfirm', { email: p.email })}>
+                  <CsrfField web={webc} />
+                  <button type="submit" class="secondary">
+                    {t('admin.resetPassword')}
+                  </button>
+                </form>
+                <form method="post" action={`/admin/people/${p.id}/${p.disabledAt ? 'enable' : 'disable'}`} class="row">
+                  <CsrfField web={webc} />
+                  <button type="submit" class="secondary">
+                    {p.disabledAt ? t('admin.enable') : t('admin.disable')}
+                  </button>
+                </form>
+              </>
+            ) },
+          ]}
+          rows={people}
+          rowAttributes={(p) => ({ 'data-person': p.email })}
+        />
         <h3>{t('admin.addPerson')}</h3>
         <form method="post" action="/admin/people" class="row">
           <CsrfField web={webc} />
@@ -112,39 +104,24 @@ async function AdminPage({ c, secret, error }: { c: WebContextOf; secret?: OneTi
 
       <section class="panel" aria-labelledby="h-keys">
         <h2 id="h-keys">{t('admin.apiKeys')}</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('col.name')}</th>
-              <th scope="col">{t('admin.prefix')}</th>
-              <th scope="col">{t('admin.scopes')}</th>
-              <th scope="col">{t('admin.lastUsed')}</th>
-              <th scope="col">{t('col.status')}</th>
-              <th scope="col">{t('col.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys.map((k) => (
-              <tr>
-                <td>{k.name}</td>
-                <td class="mono">{k.prefix}…</td>
-                <td>{k.scopes.join(', ')}</td>
-                <td>{tr.dateTime(k.lastUsedAt)}</td>
-                <td>{k.revokedAt ? t('admin.revoked') : t('admin.active')}</td>
-                <td>
-                  {k.revokedAt ? null : (
-                    <form method="post" action={`/admin/keys/${k.id}/revoke`} class="row" data-confirm={t('admin.revokeConfirm')}>
-                      <CsrfField web={webc} />
-                      <button type="submit" class="secondary">
-                        {t('admin.revoke')}
-                      </button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Table
+          columns={[
+            { header: t('col.name'), cell: (k) => k.name },
+            { header: t('admin.prefix'), cell: (k) => <>{k.prefix}…</>, class: 'mono' },
+            { header: t('admin.scopes'), cell: (k) => k.scopes.join(', ') },
+            { header: t('admin.lastUsed'), cell: (k) => tr.dateTime(k.lastUsedAt) },
+            { header: t('col.status'), cell: (k) => k.revokedAt ? t('admin.revoked') : t('admin.active') },
+            { header: t('col.actions'), cell: (k) => k.revokedAt ? null : (
+              <form method="post" action={`/admin/keys/${k.id}/revoke`} class="row" data-confirm={t('admin.revokeConfirm')}>
+                <CsrfField web={webc} />
+                <button type="submit" class="secondary">
+                  {t('admin.revoke')}
+                </button>
+              </form>
+            ) },
+          ]}
+          rows={keys}
+        />
         <h3>{t('admin.createKey')}</h3>
         <form method="post" action="/admin/keys" class="row">
           <CsrfField web={webc} />
@@ -166,30 +143,19 @@ async function AdminPage({ c, secret, error }: { c: WebContextOf; secret?: OneTi
       <section class="panel" aria-labelledby="h-hooks">
         <h2 id="h-hooks">{t('admin.webhooks')}</h2>
         {subscriptions.length ? (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">{t('admin.events')}</th>
-                <th scope="col">{t('col.status')}</th>
-                <th scope="col">{t('admin.failingSince')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {subscriptions.map((s) => (
-                <tr>
-                  <td>
-                    <a href={`/admin/webhooks/${s.id}`} class="mono">
-                      {s.url}
-                    </a>
-                  </td>
-                  <td class="mono">{s.eventTypes.join(', ')}</td>
-                  <td>{s.active ? t('admin.active') : t('admin.disabled')}</td>
-                  <td>{tr.dateTime(s.failingSince)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            columns={[
+              { header: <>URL</>, cell: (s) => (
+                <a href={`/admin/webhooks/${s.id}`} class="mono">
+                  {s.url}
+                </a>
+              ) },
+              { header: t('admin.events'), cell: (s) => s.eventTypes.join(', '), class: 'mono' },
+              { header: t('col.status'), cell: (s) => s.active ? t('admin.active') : t('admin.disabled') },
+              { header: t('admin.failingSince'), cell: (s) => tr.dateTime(s.failingSince) },
+            ]}
+            rows={subscriptions}
+          />
         ) : (
           <p class="muted">{t('admin.noWebhooks')}</p>
         )}

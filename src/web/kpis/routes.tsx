@@ -4,9 +4,12 @@ import { outcomeSummary } from '../../alerts/repository.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { requirePermission, type WebEnv } from '../context.js';
 import { BandBar, Layout } from '../layout.js';
+import { type Column, Table } from '../table.js';
 import { alertOutcomesByPerson, bandsOverTime, followUpKpis, supportKpis, surveyKpis } from './queries.js';
 
 const PERIODS = [7, 30, 90, 365] as const;
+
+type FollowUpCounts = { done: number; on_time: number; overdue: number; escalated: number };
 
 export function registerKpiPages(web: Hono<WebEnv>) {
   web.get('/kpis', async (c) => {
@@ -24,7 +27,7 @@ export function registerKpiPages(web: Hono<WebEnv>) {
       alertOutcomesByPerson(c.var.db, since),
       bandsOverTime(c.var.db, 12),
     ]);
-    const teams = new Map<string, { done: number; on_time: number; overdue: number; escalated: number }>();
+    const teams = new Map<string, FollowUpCounts>();
     for (const f of followUps) {
       const key = f.team ?? t('kpis.noTeam');
       const e = teams.get(key) ?? { done: 0, on_time: 0, overdue: 0, escalated: 0 };
@@ -36,6 +39,17 @@ export function registerKpiPages(web: Hono<WebEnv>) {
     }
     const hours = (h: number | null) => (h === null ? '—' : t('kpis.hours', { n: tr.num(h) }));
     const share = (n: number, of: number) => (of ? tr.pct(n / of) : '—');
+    const followUpColumns: Column<FollowUpCounts>[] = [
+      { header: t('kpis.done'), cell: (e) => e.done, numeric: true },
+      { header: t('kpis.onTime'), cell: (e) => share(e.on_time, e.done), numeric: true },
+      { header: t('followUps.overdue'), cell: (e) => e.overdue, numeric: true },
+      { header: t('kpis.escalated'), cell: (e) => e.escalated, numeric: true },
+    ];
+    const outcomeColumns: Column<Record<'saved' | 'churned' | 'false_alarm', number>>[] = (['saved', 'churned', 'false_alarm'] as const).map((o) => ({
+      header: t(`outcome.${o}`),
+      cell: (counts) => counts[o],
+      numeric: true,
+    }));
     return c.html(
       <Layout web={webc} title={t('kpis.title')} path="/kpis">
         <h1>{t('kpis.title')}</h1>
@@ -85,134 +99,44 @@ export function registerKpiPages(web: Hono<WebEnv>) {
         <div class="grid2">
           <section class="panel" aria-labelledby="h-fu-person">
             <h2 id="h-fu-person">{t('kpis.followUpsPerPerson')}</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('col.assignee')}</th>
-                  <th scope="col" class="num">{t('kpis.done')}</th>
-                  <th scope="col" class="num">{t('kpis.onTime')}</th>
-                  <th scope="col" class="num">{t('followUps.overdue')}</th>
-                  <th scope="col" class="num">{t('kpis.escalated')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {followUps.map((f) => (
-                  <tr>
-                    <td>{f.assignee ?? t('common.unassigned')}</td>
-                    <td class="num">{f.done}</td>
-                    <td class="num">{share(f.on_time, f.done)}</td>
-                    <td class="num">{f.overdue}</td>
-                    <td class="num">{f.escalated}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table columns={[{ header: t('col.assignee'), cell: (f) => f.assignee ?? t('common.unassigned') }, ...followUpColumns]} rows={followUps} />
             <h2>{t('kpis.perTeam')}</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('kpis.team')}</th>
-                  <th scope="col" class="num">{t('kpis.done')}</th>
-                  <th scope="col" class="num">{t('kpis.onTime')}</th>
-                  <th scope="col" class="num">{t('followUps.overdue')}</th>
-                  <th scope="col" class="num">{t('kpis.escalated')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...teams.entries()].map(([team, e]) => (
-                  <tr>
-                    <td>{team}</td>
-                    <td class="num">{e.done}</td>
-                    <td class="num">{share(e.on_time, e.done)}</td>
-                    <td class="num">{e.overdue}</td>
-                    <td class="num">{e.escalated}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table columns={[{ header: t('kpis.team'), cell: ([team]) => team }, ...followUpColumns.map((col) => ({ ...col, cell: ([, e]: [string, FollowUpCounts]) => col.cell(e) }))]} rows={[...teams.entries()]} />
           </section>
           <section class="panel" aria-labelledby="h-outcomes">
             <h2 id="h-outcomes">{t('kpis.alertOutcomesPerRule')}</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('col.rule')}</th>
-                  <th scope="col" class="num">{t('kpis.open')}</th>
-                  <th scope="col" class="num">{t('outcome.saved')}</th>
-                  <th scope="col" class="num">{t('outcome.churned')}</th>
-                  <th scope="col" class="num">{t('outcome.false_alarm')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rules.map((r) => (
-                  <tr>
-                    <td class="mono">{r.ruleKey}</td>
-                    <td class="num">{r.unresolved}</td>
-                    <td class="num">{r.outcomes.saved}</td>
-                    <td class="num">{r.outcomes.churned}</td>
-                    <td class="num">{r.outcomes.false_alarm}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              columns={[
+                { header: t('col.rule'), cell: (r) => r.ruleKey, class: 'mono' },
+                { header: t('kpis.open'), cell: (r) => r.unresolved, numeric: true },
+                ...outcomeColumns.map((col) => ({ ...col, cell: (r: (typeof rules)[number]) => col.cell(r.outcomes) })),
+              ]}
+              rows={rules}
+            />
             <h2>{t('kpis.alertOutcomesPerPerson')}</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('col.person')}</th>
-                  <th scope="col" class="num">{t('outcome.saved')}</th>
-                  <th scope="col" class="num">{t('outcome.churned')}</th>
-                  <th scope="col" class="num">{t('outcome.false_alarm')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {people.map((p) => (
-                  <tr>
-                    <td>{p.person}</td>
-                    <td class="num">{p.saved}</td>
-                    <td class="num">{p.churned}</td>
-                    <td class="num">{p.false_alarm}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table columns={[{ header: t('col.person'), cell: (p) => p.person }, ...outcomeColumns]} rows={people} />
           </section>
         </div>
         <section class="panel" aria-labelledby="h-dist">
           <h2 id="h-dist">{t('kpis.scoreDistribution')}</h2>
-          {bands.length ? (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('col.week')}</th>
-                  <th scope="col">{t('portfolio.bandDistribution')}</th>
-                  {(['red', 'yellow', 'green'] as const).map((b) => (
-                    <th scope="col" class="num">
-                      {t(`band.${b}` as MessageKey)}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {bands.map((w) => {
-                  const total = Object.values(w.bands).reduce((a, b) => a + b, 0);
-                  return (
-                    <tr>
-                      <td>{tr.date(w.day)}</td>
-                      <td>
-                        <BandBar bands={w.bands} total={total} label={`${t('band.red')} ${w.bands.red}, ${t('band.yellow')} ${w.bands.yellow}, ${t('band.green')} ${w.bands.green}`} />
-                      </td>
-                      <td class="num">{w.bands.red}</td>
-                      <td class="num">{w.bands.yellow}</td>
-                      <td class="num">{w.bands.green}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          ) : (
-            <p class="muted">{t('account.noHistory')}</p>
-          )}
+          <Table
+            columns={[
+              { header: t('col.week'), cell: (w) => tr.date(w.day) },
+              {
+                header: t('portfolio.bandDistribution'),
+                cell: (w) => (
+                  <BandBar
+                    bands={w.bands}
+                    total={Object.values(w.bands).reduce((a, b) => a + b, 0)}
+                    label={`${t('band.red')} ${w.bands.red}, ${t('band.yellow')} ${w.bands.yellow}, ${t('band.green')} ${w.bands.green}`}
+                  />
+                ),
+              },
+              ...(['red', 'yellow', 'green'] as const).map((b) => ({ header: t(`band.${b}` as MessageKey), cell: (w: (typeof bands)[number]) => w.bands[b], numeric: true })),
+            ]}
+            rows={bands}
+            empty={<p class="muted">{t('account.noHistory')}</p>}
+          />
         </section>
       </Layout>,
     );

@@ -9,6 +9,7 @@ import { createScorecardSchema } from '../../scoring/schemas.js';
 import { activateScorecard, createScorecardVersion, findScorecard, listScorecards, type Scorecard } from '../../scoring/scorecards.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { Band, CsrfField, Layout } from '../layout.js';
+import { Table } from '../table.js';
 
 type Preview = Awaited<ReturnType<typeof previewScorecard>>;
 
@@ -171,30 +172,16 @@ export function registerScorecardPages(web: Hono<WebEnv>) {
       <Layout web={webc} title={t('scorecards.title')} path="/scorecards" notice={noticeOf(c)}>
         <h1>{t('scorecards.title')}</h1>
         <div class="panel">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('scorecards.segment')}</th>
-                <th scope="col" class="num">{t('scorecards.versionCol')}</th>
-                <th scope="col">{t('col.name')}</th>
-                <th scope="col">{t('col.status')}</th>
-                <th scope="col">{t('scorecards.createdCol')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {cards.map((card) => (
-                <tr>
-                  <td>{card.segment ?? t('scorecards.default')}</td>
-                  <td class="num">
-                    <a href={`/scorecards/${card.id}`}>v{card.version}</a>
-                  </td>
-                  <td>{card.definition.name}</td>
-                  <td>{card.active ? t('scorecards.active') : t('scorecards.draft')}</td>
-                  <td>{tr.dateTime(card.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            columns={[
+              { header: t('scorecards.segment'), cell: (card) => card.segment ?? t('scorecards.default') },
+              { header: t('scorecards.versionCol'), cell: (card) => <a href={`/scorecards/${card.id}`}>v{card.version}</a>, numeric: true },
+              { header: t('col.name'), cell: (card) => card.definition.name },
+              { header: t('col.status'), cell: (card) => card.active ? t('scorecards.active') : t('scorecards.draft') },
+              { header: t('scorecards.createdCol'), cell: (card) => tr.dateTime(card.createdAt) },
+            ]}
+            rows={cards}
+          />
         </div>
       </Layout>,
     );
