@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { sql } from 'kysely';
+import { wireOutbox } from '../src/compose/outbox.js';
 import { migrate } from '../src/db/node.js';
 import { createPostgresDb } from '../src/db/postgres.js';
 import { DEFAULT_BENCH_URL, recreateDatabase } from './lib/database.js';
@@ -20,6 +21,7 @@ const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followU
 const log = (message: string) => console.log(`[bench] ${message}`);
 
 async function main(names: string[]) {
+  wireOutbox();
   const unknown = names.filter((name) => !SECTIONS.some((s) => s.name === name));
   if (unknown.length) throw new Error(`unknown section(s): ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}`);
   const selected = names.length ? SECTIONS.filter((s) => names.includes(s.name)) : SECTIONS;

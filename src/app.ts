@@ -10,6 +10,7 @@ import { registerFollowUpRoutes } from './follow-ups/routes.js';
 import { registerKeyRoutes } from './auth/routes.js';
 import { registerJobRoutes } from './jobs/routes.js';
 import { registry } from './compose/jobs.js';
+import { wireOutbox } from './compose/outbox.js';
 import { registerNotificationRoutes } from './notifications/routes.js';
 import { registerScoringRoutes } from './scoring/routes.js';
 import { registerOutcomeRoutes } from './outcomes/routes.js';
@@ -72,6 +73,7 @@ function answerWithin(ms: number): MiddlewareHandler<AppEnv> {
 }
 
 export function createApp(deps: AppDeps) {
+  wireOutbox();
   const app = new Hono<AppEnv>();
   const router = new Router(app, {
     rateLimit: deps.rateLimitPerMinute ? perKeyRateLimit(deps.rateLimitPerMinute) : undefined,

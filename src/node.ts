@@ -1,5 +1,6 @@
 import { createApp } from './app.js';
 import { startJobs } from './compose/node.js';
+import { wireOutbox } from './compose/outbox.js';
 import { planFollowUpsNow } from './compose/plan-now.js';
 import { startLocalAdmin } from './cli/local-admin.js';
 import { serveNode } from './http/node-server.js';
@@ -15,6 +16,7 @@ import { outboxOptionsFromConfig, startOutboxWorker } from './outbox/worker.js';
 import { notificationDeliveryFromConfig } from './notifications/mailer.js';
 
 async function main() {
+  wireOutbox();
   let config;
   try {
     config = parseConfig(process.env);
@@ -77,7 +79,7 @@ async function main() {
         logger,
         ...outboxOptionsFromConfig(config),
         ...deliveryOptionsFromConfig(config),
-        notifications: notificationDeliveryFromConfig(config),
+        formatContext: notificationDeliveryFromConfig(config),
       })
     : undefined;
 

@@ -9,6 +9,7 @@ import { ConfigError, configFromEnv, jobSettingsFromConfig } from './jobs/enviro
 import type { JobSettings } from './jobs/types.js';
 import { dispatchCronTrigger } from './jobs/workers.js';
 import { registry } from './compose/jobs.js';
+import { wireOutbox } from './compose/outbox.js';
 import { createLogger } from './logger.js';
 import type { ExecutionContext, ScheduledController } from '@cloudflare/workers-types/latest/index.js';
 import type { Kysely } from 'kysely';
@@ -73,6 +74,9 @@ function connectionString(env: WorkerEnv): string {
   if (!url) throw new Error('configure a HYPERDRIVE binding or a DATABASE_URL secret');
   return url;
 }
+
+// The outbox's parts (notification fan-out, delivery formats), before any request or trigger.
+wireOutbox();
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../../src/app.js';
+import { wireOutbox } from '../../src/compose/outbox.js';
 import { parseConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/node.js';
 import { createLogger } from '../../src/logger.js';
@@ -73,6 +74,7 @@ function startRescoring(db: Parameters<typeof recomputeDirty>[0], everyMs: numbe
   };
 }
 
+wireOutbox();
 const kind = process.argv[2] ?? 'service';
 const target = await start(kind);
 const server = serve({ fetch: target.fetch, port: 0, hostname: '127.0.0.1' }, (info) => process.send?.({ port: info.port }));

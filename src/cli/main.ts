@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseScopes } from '../auth/keys.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/repository.js';
+import { wireOutbox } from '../compose/outbox.js';
 import { ConfigError, parseConfig } from '../config.js';
 import { migrate, openDatabase } from '../db/node.js';
 import { demoCommand } from './demo.js';
@@ -78,6 +79,7 @@ async function keys(args: string[]) {
 }
 
 async function main(argv: string[]) {
+  wireOutbox();
   const [command, ...rest] = argv;
   switch (command) {
     case 'migrate': {

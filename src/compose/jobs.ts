@@ -8,6 +8,7 @@ import { escalateOverdue, markDueFollowUps, planFollowUps } from '../follow-ups/
 import { RESCORE_WINDOW_MS, rescoreUntil } from '../scoring/jobs.js';
 import { sendDigests } from '../notifications/digest.js';
 import { recomputeAll } from '../scoring/recompute.js';
+import { compactUntil } from '../signals/usage-compaction.js';
 import type { JobCounts, JobDefinition } from '../jobs/types.js';
 
 /**
@@ -22,7 +23,13 @@ export const registry: readonly JobDefinition[] = [
     name: 'rescore-dirty',
     cron: '* * * * *',
     description: 'Incremental rescoring: recomputes accounts whose signals changed, within about a second, until the next minute’s run.',
-    handler: async ({ db, scheduledFor, signal }) => rescoreUntil(db, new Date(scheduledFor.getTime() + RESCORE_WINDOW_MS), { signal, after: raiseAlerts }),
+    // Usage compaction is a step of its own, run beside the scoring passes.
+    handler: async ({ db, scheduledFor, signal }) =>
+      rescoreUntil(db, new Date(scheduledFor.getTime() + RESCORE_WINDOW_MS), {
+        signal,
+        after: raiseAlerts,
+        beside: (deadline, options) => compactUntil(db, deadline, options),
+      }),
   },
   {
     name: 'recompute-all',

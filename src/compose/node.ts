@@ -22,7 +22,7 @@ export const settingsFromConfig = (config: SettingsConfig & Partial<Pick<Config,
   jobSettingsFromConfig(config, {
     ...deliveryOptionsFromConfig(config),
     // Email and links for notifications the deliver-webhooks job sends (OUTBOX_WORKER_ENABLED=false).
-    notifications: notificationDeliveryFromConfig({ SMTP_URL: config.SMTP_URL, SMTP_FROM: config.SMTP_FROM ?? 'healthscore <healthscore@localhost>', WEB_APP_URL: config.WEB_APP_URL }),
+    formatContext: notificationDeliveryFromConfig({ SMTP_URL: config.SMTP_URL, SMTP_FROM: config.SMTP_FROM ?? 'healthscore <healthscore@localhost>', WEB_APP_URL: config.WEB_APP_URL }),
   });
 
 /** The scheduler of this process over the registry and the extra jobs JOBS_EXTRA names (an unknown name throws first). */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { isTransientConflict } from './errors.js';
 import { retrying } from './retry.js';
 
@@ -7,8 +7,8 @@ import { retrying } from './retry.js';
  * (an Idempotency-Key request wraps its handler in one), so repository code
  * can ask for atomicity without knowing who called it.
  */
-export function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+export function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db as Transaction<DB>) : db.transaction().execute(fn);
 }
 
 /**
@@ -17,7 +17,7 @@ export function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Pr
  * serialization failure. Inside a caller's transaction it runs once: only the
  * owner of a transaction can retry it.
  */
-export async function inRetriedTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>, attempts = 4): Promise<T> {
-  if (db.isTransaction) return fn(db);
+export async function inRetriedTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>, attempts = 4): Promise<T> {
+  if (db.isTransaction) return fn(db as Transaction<DB>);
   return retrying(() => db.transaction().execute(fn), { attempts, when: isTransientConflict });
 }

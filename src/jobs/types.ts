@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { DestinationCheck } from '../outbox/destinations.js';
-import type { NotificationDelivery } from '../notifications/send.js';
+import type { FormatContext } from '../outbox/parts.js';
 
 /** How the deliver-webhooks job sends: the same settings the delivery worker gets (WEBHOOK_* in config.ts). */
 export interface DeliverySettings {
@@ -12,8 +12,8 @@ export interface DeliverySettings {
   fetch?: typeof fetch;
   /** Refuses private destinations before the request (Node, unless allowed). */
   checkDestination?: DestinationCheck;
-  /** Notifications (src/notifications): links to the web app, and the mailer for email (Node). */
-  notifications?: NotificationDelivery;
+  /** What the delivery formats get (src/outbox/parts.ts): links to the web app, and the mailer for email (Node). */
+  formatContext?: FormatContext;
 }
 
 /** Settings a job may read; parsed once at the edge (src/config.ts, or the Worker's env). */

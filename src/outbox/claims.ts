@@ -1,8 +1,6 @@
 /** Claiming due deliveries for a worker, under a lease. */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { NotificationFormat } from '../notifications/model.js';
-import type { WebhookFormat } from './events.js';
 
 type Db = Kysely<Database>;
 
@@ -22,7 +20,8 @@ export interface ClaimedDelivery extends Lease {
   subscription: {
     id: number;
     url: string;
-    format: WebhookFormat | NotificationFormat;
+    /** `standard`, or a format the composition root registered (parts.ts). */
+    format: string;
     /** The current secret, then the previous one while it still signs. */
     secrets: string[];
     /** The vendor's signing secret of a notification channel (DingTalk, Feishu). */
@@ -56,7 +55,7 @@ export async function claimDueDeliveries(db: Db, options: { limit: number; lease
     subject_account_id: number | null;
     subscription_id: number;
     url: string;
-    format: WebhookFormat | NotificationFormat;
+    format: string;
     secret: string;
     previous_secret: string | null;
     signing_secret: string | null;

@@ -1,10 +1,8 @@
 import { Webhook } from 'standardwebhooks';
-import type { WebhookFormat } from './events.js';
 import type { ClaimedDelivery } from './claims.js';
 import type { AttemptResult } from './results.js';
-import { renderSlackMessage } from '../webhooks/outbound/slack.js';
 import type { DestinationCheck } from './destinations.js';
-import { type NotificationDelivery, notificationRequest } from '../notifications/send.js';
+import { type FormatContext, outboxParts } from './parts.js';
 
 export const USER_AGENT = 'healthscore-webhooks/1';
 
@@ -21,9 +19,8 @@ export interface EventForBody {
   occurredAt: Date;
 }
 
-/** The request body: the Standard Webhooks envelope, or a Slack message. */
-export function renderBody(event: EventForBody, format: WebhookFormat | string): string {
-  if (format === 'slack') return JSON.stringify(renderSlackMessage(event));
+/** The request body of the `standard` format: the Standard Webhooks envelope. Other formats are handed to the outbox (parts.ts). */
+export function renderEnvelope(event: EventForBody): string {
   return JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
 }
 
@@ -46,8 +43,8 @@ export interface SendOptions {
   now?: () => Date;
   /** Refuses destinations before sending (private addresses; see destinations.ts). */
   checkDestination?: DestinationCheck;
-  /** Notification channels (src/notifications): links, and the mailer for email. */
-  notifications?: NotificationDelivery;
+  /** What the formats get (links, the mailer for email); see parts.ts. */
+  formatContext?: FormatContext;
 }
 
 /** A log line for a failed request that names no URL, header or secret. */
@@ -95,12 +92,13 @@ async function readSnippet(res: Response, maxBytes = RESPONSE_SNIPPET_BYTES): Pr
 export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions): Promise<AttemptResult> {
   const doFetch = options.fetch ?? fetch;
   const at = options.now?.() ?? new Date();
-  // Notifications (email, chat tools) render their own body, URL and signature.
-  const notification = await notificationRequest(claim, at, options.notifications);
-  if (notification?.kind === 'email') {
+  // A format the root registered (Slack, chat tools, email) renders its own body and URL; else the envelope.
+  const format = outboxParts().formats[claim.subscription.format];
+  const rendered = format ? await format(claim, at, options.formatContext) : undefined;
+  if (rendered?.kind === 'email') {
     const started = performance.now();
-    if (!options.notifications?.sendMail) return { ok: false, statusCode: null, durationMs: 0, error: 'email is not configured here: set SMTP_URL' };
-    const sent = await options.notifications.sendMail(notification.mail);
+    if (!options.formatContext?.sendMail) return { ok: false, statusCode: null, durationMs: 0, error: 'email is not configured here: set SMTP_URL' };
+    const sent = await options.formatContext.sendMail(rendered.mail);
     return {
       ok: sent.ok,
       statusCode: sent.code,
@@ -109,8 +107,8 @@ export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions)
       ...(sent.permanent ? { disableReason: `the mail server refused the address permanently (${sent.code ?? 'no code'})` } : {}),
     };
   }
-  const url = notification?.url ?? claim.subscription.url;
-  const body = notification?.body ?? renderBody(claim.event, claim.subscription.format);
+  const url = rendered?.url ?? claim.subscription.url;
+  const body = rendered?.body ?? renderEnvelope(claim.event);
   const headers = {
     'content-type': 'application/json',
     'user-agent': USER_AGENT,
@@ -132,9 +130,10 @@ export async function sendDelivery(claim: ClaimedDelivery, options: SendOptions)
   } catch (err) {
     return { ok: false, statusCode: null, durationMs: elapsed(), error: describeFailure(err, options.timeoutMs, url).split(claim.subscription.url).join('<url>') };
   }
-  if (res.status >= 200 && res.status < 300 && notification) {
+  const checkAnswer = rendered?.checkAnswer;
+  if (res.status >= 200 && res.status < 300 && checkAnswer) {
     // WeCom, DingTalk and Feishu report a refused message in a 200's body.
-    const problem = notification.checkAnswer(await readSnippet(res, 4096));
+    const problem = checkAnswer(await readSnippet(res, 4096));
     return problem
       ? { ok: false, statusCode: res.status, durationMs: elapsed(), error: problem }
       : { ok: true, statusCode: res.status, durationMs: elapsed(), error: null };

@@ -3,9 +3,9 @@ import { type Kysely, sql } from 'kysely';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { notifyForEvents } from '../notifications/fanout.js';
 import { type DeliveryInfo, findDelivery } from './delivery-log.js';
 import { type EventType, isEventType, newEventId } from './events.js';
+import { type AfterEnqueue, outboxParts } from './parts.js';
 import { announceDeliveries } from './signal.js';
 
 type Db = Kysely<Database>;
@@ -70,11 +70,20 @@ const ENQUEUE_BATCH = 500;
  * Set-based: one statement per 500 events, whatever the number of
  * subscriptions. Every input is checked before anything is written.
  *
+ * Then `afterEnqueue` runs in the same transaction with the events written:
+ * by default the hook the composition root handed the outbox (the
+ * notification fan-out, src/compose/outbox.ts).
+ *
  * Nothing is sent here; the delivery worker picks the rows up after the
  * commit (at once in this process, within its poll interval elsewhere).
  */
-export async function enqueueEvents(trx: Db, inputs: readonly EnqueueEventInput[]): Promise<EnqueuedEvent[]> {
+export async function enqueueEvents(
+  trx: Db,
+  inputs: readonly EnqueueEventInput[],
+  afterEnqueue?: AfterEnqueue,
+): Promise<EnqueuedEvent[]> {
   if (inputs.length === 0) return [];
+  const after = afterEnqueue ?? outboxParts().afterEnqueue;
   const rows = inputs.map((input, ord) => {
     checkEvent(input);
     return {
@@ -106,15 +115,15 @@ export async function enqueueEvents(trx: Db, inputs: readonly EnqueueEventInput[
       for (const d of inserted) deliveries.get(d.event_id)!.push(Number(d.id));
     }
     if ([...deliveries.values()].some((ids) => ids.length > 0)) await announceDeliveries(tx);
-    // People and team channels to notify of these events (src/notifications), in this same transaction.
-    await notifyForEvents(tx, rows.map((r) => ({ id: r.id, type: r.type, accountId: r.account_id, payload: r.payload })));
+    // What the root hooked in (people and team channels to notify), in this same transaction.
+    await after(tx, rows.map((r) => ({ id: r.id, type: r.type, accountId: r.account_id, payload: r.payload })));
   });
   return rows.map((r) => ({ eventId: r.id, deliveryIds: deliveries.get(r.id)!.sort((a, b) => a - b) }));
 }
 
 /** enqueueEvents for one event. */
-export async function enqueueEvent(trx: Db, input: EnqueueEventInput): Promise<EnqueuedEvent> {
-  return (await enqueueEvents(trx, [input]))[0]!;
+export async function enqueueEvent(trx: Db, input: EnqueueEventInput, afterEnqueue?: AfterEnqueue): Promise<EnqueuedEvent> {
+  return (await enqueueEvents(trx, [input], afterEnqueue))[0]!;
 }
 
 export type TargetedResult<T> = T | 'not_found' | 'inactive' | 'pending';

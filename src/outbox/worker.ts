@@ -6,12 +6,12 @@ import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, sendDelivery } from './deliver.js';
 import type { DestinationCheck } from './destinations.js';
+import type { FormatContext } from './parts.js';
 import { type ClaimedDelivery, claimDueDeliveries, MAX_LEASE_MS } from './claims.js';
 import { type AttemptResult, type RecordOutcome, recordAttemptResult } from './results.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { SuccessRecorder, withRetries } from './recorder.js';
 import { OUTBOX_CHANNEL, onOutboxSignal } from './signal.js';
-import type { NotificationDelivery } from '../notifications/send.js';
 
 /**
  * Delays after failed attempts 1 to 9: the Standard Webhooks example schedule
@@ -57,8 +57,8 @@ export interface OutboxWorkerOptions {
    * Without it, other processes' events wait for the next poll.
    */
   listen?: Listen;
-  /** Notification channels (src/notifications): the web app's address for links, the mailer for email. */
-  notifications?: NotificationDelivery;
+  /** What the delivery formats get (parts.ts): the web app's address for links, the mailer for email. */
+  formatContext?: FormatContext;
 }
 
 interface Settings {
@@ -71,7 +71,7 @@ interface Settings {
   policy: RetryPolicy;
   fetch?: typeof fetch;
   checkDestination?: DestinationCheck;
-  notifications?: NotificationDelivery;
+  formatContext?: FormatContext;
   successes: SuccessRecorder;
   /** How long a claim or a result write may wait on the database (databaseStepTimeout). */
   databaseStepTimeoutMs: number;
@@ -95,7 +95,7 @@ function resolve(options: OutboxWorkerOptions): Settings {
     },
     fetch: options.fetch,
     checkDestination: options.checkDestination,
-    notifications: options.notifications,
+    formatContext: options.formatContext,
     successes: new SuccessRecorder(options.db, databaseStepTimeoutMs),
     databaseStepTimeoutMs,
   };
@@ -149,7 +149,7 @@ async function deliverOne(s: Settings, claim: ClaimedDelivery): Promise<void> {
 
 /** The request of one attempt. Never throws: whatever goes wrong is the attempt's result. */
 const send = (s: Settings, claim: ClaimedDelivery): Promise<AttemptResult> =>
-  sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch, checkDestination: s.checkDestination, notifications: s.notifications }).catch((err: unknown) => ({
+  sendDelivery(claim, { timeoutMs: s.requestTimeoutMs, fetch: s.fetch, checkDestination: s.checkDestination, formatContext: s.formatContext }).catch((err: unknown) => ({
     ok: false,
     statusCode: null,
     durationMs: 0,
@@ -216,8 +216,8 @@ export class OutboxWorker {
     this.listen = options.listen;
   }
 
-  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch' | 'successes' | 'checkDestination' | 'notifications'>> {
-    const { db: _db, logger: _logger, fetch: _fetch, successes: _successes, checkDestination: _check, notifications: _notifications, ...rest } = this.s;
+  get settings(): Readonly<Omit<Settings, 'db' | 'logger' | 'fetch' | 'successes' | 'checkDestination' | 'formatContext'>> {
+    const { db: _db, logger: _logger, fetch: _fetch, successes: _successes, checkDestination: _check, formatContext: _formatContext, ...rest } = this.s;
     return rest;
   }
 

@@ -1,8 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { pause } from '../lib/pause.js';
-import { compactUntil } from '../signals/usage-compaction.js';
 import { type AfterScoring, recomputeDirty } from './recompute.js';
+
+/**
+ * A step that runs beside the scoring passes until `deadline` or until
+ * `signal` aborts, handed in by the registry (src/compose/jobs.ts): the usage
+ * compaction of src/signals/usage-compaction.ts.
+ */
+export type BesideScoring = (deadline: number, options: { idleMs?: number; signal: AbortSignal }) => Promise<{ passes: number; deltas: number }>;
 
 /** How long after its occurrence a run keeps draining: nearly to the next minute's run. */
 export const RESCORE_WINDOW_MS = 58_000;
@@ -18,16 +24,17 @@ export const RESCORE_WINDOW_MS = 58_000;
 export async function rescoreUntil(
   db: Kysely<Database>,
   until: Date,
-  options: { idleMs?: number; signal?: AbortSignal; after?: AfterScoring } = {},
+  options: { idleMs?: number; signal?: AbortSignal; after?: AfterScoring; beside?: BesideScoring } = {},
 ) {
   const deadline = until.getTime();
   const counts = { passes: 0, accounts: 0, changed: 0, bandChanges: 0, compactions: 0, deltasCompacted: 0 };
-  // Usage deltas are folded into the rollups beside the scoring passes, never in front of them;
-  // the compaction loop stops with the scoring loop, however that ends.
+  // The step beside (usage deltas folded into the rollups) runs beside the scoring passes, never in
+  // front of them; it stops with the scoring loop, however that ends.
   const stopCompaction = new AbortController();
   const stop = () => stopCompaction.abort();
   options.signal?.addEventListener('abort', stop, { once: true });
-  const compaction = compactUntil(db, deadline, { idleMs: options.idleMs, signal: stopCompaction.signal }).then(
+  const beside = options.beside ?? (async () => ({ passes: 0, deltas: 0 }));
+  const compaction = beside(deadline, { idleMs: options.idleMs, signal: stopCompaction.signal }).then(
     (done) => ({ ...done, error: undefined as unknown }),
     (error: unknown) => ({ passes: 0, deltas: 0, error }),
   );

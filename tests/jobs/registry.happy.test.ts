@@ -103,7 +103,7 @@ describe('the job registry', () => {
         requestTimeoutMs: 15_000,
         checkDestination: expect.any(Function), // private destinations refused unless WEBHOOK_ALLOW_PRIVATE_URLS
         fetch: expect.any(Function), // connects only to the checked address
-        notifications: { baseUrl: 'http://localhost:8787' }, // links in notifications; no SMTP_URL, no mailer
+        formatContext: { baseUrl: 'http://localhost:8787' }, // links in notifications; no SMTP_URL, no mailer
       },
     });
     expect(settingsFromConfig(parseConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' })).delivery.checkDestination).toBeUndefined();

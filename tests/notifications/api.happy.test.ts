@@ -12,7 +12,7 @@ let worker: OutboxWorker;
 beforeAll(async () => {
   s = await startTestServer();
   chat = await new ChatReceiver().start();
-  worker = new OutboxWorker({ db: s.db, listen: s.database.listen, logger: createLogger('silent'), pollIntervalMs: 50, notifications: { baseUrl: 'https://cs.example.com' } }).start();
+  worker = new OutboxWorker({ db: s.db, listen: s.database.listen, logger: createLogger('silent'), pollIntervalMs: 50, formatContext: { baseUrl: 'https://cs.example.com' } }).start();
 });
 afterAll(async () => {
   await worker?.stop();

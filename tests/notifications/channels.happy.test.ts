@@ -32,7 +32,7 @@ beforeAll(async () => {
     pollIntervalMs: 50,
     retryScheduleMs: [50, 50, 50, 50],
     jitter: 0,
-    notifications: { baseUrl: 'https://app.example.com' },
+    formatContext: { baseUrl: 'https://app.example.com' },
   }).start();
 });
 afterAll(async () => {

@@ -27,7 +27,7 @@ beforeAll(async () => {
     listen: t.listen,
     logger: createLogger('silent'),
     pollIntervalMs: 50,
-    notifications: { baseUrl: 'https://cs.example.com', sendMail: createMailer({ smtpUrl: smtp.url, from: 'healthscore <noreply@example.com>' }) },
+    formatContext: { baseUrl: 'https://cs.example.com', sendMail: createMailer({ smtpUrl: smtp.url, from: 'healthscore <noreply@example.com>' }) },
   }).start();
 });
 afterAll(async () => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
     pollIntervalMs: 50,
     retryScheduleMs: [50, 50, 50],
     jitter: 0,
-    notifications: { baseUrl: 'https://cs.example.com', sendMail: createMailer({ smtpUrl: smtp.url, from: 'healthscore <noreply@example.com>' }) },
+    formatContext: { baseUrl: 'https://cs.example.com', sendMail: createMailer({ smtpUrl: smtp.url, from: 'healthscore <noreply@example.com>' }) },
   }).start();
 });
 afterAll(async () => {
@@ -146,7 +146,7 @@ describe('email to an address the mail server refuses', () => {
       pollIntervalMs: 50,
       retryScheduleMs: [50, 50, 50],
       jitter: 0,
-      notifications: { baseUrl: 'https://cs.example.com', sendMail: createMailer({ smtpUrl: smtp.url, from: 'healthscore <noreply@example.com>' }) },
+      formatContext: { baseUrl: 'https://cs.example.com', sendMail: createMailer({ smtpUrl: smtp.url, from: 'healthscore <noreply@example.com>' }) },
     }).start();
     try {
       await member(s.db, 'left@example.com');

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rescoreUntil } from '../../src/scoring/jobs.js';
+import { compactUntil } from '../../src/signals/usage-compaction.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
 import { DEFAULT_SCORECARD } from '../../src/scoring/scorecard.js';
 import { activateScorecard, createScorecardVersion } from '../../src/scoring/scorecards.js';
@@ -26,7 +27,8 @@ describe('the rescore-dirty job body', () => {
     expect((await post('first')).status).toBe(200);
     expect(await queued()).toBe(1);
     // A deadline far enough off that a busy machine still finds the run idling between passes.
-    const run = rescoreUntil(s.db, new Date(Date.now() + 20_000), { idleMs: 100 });
+    // Usage compaction beside the passes, as the registry hands it to the job (src/compose/jobs.ts).
+    const run = rescoreUntil(s.db, new Date(Date.now() + 20_000), { idleMs: 100, beside: (deadline, options) => compactUntil(s.db, deadline, options) });
     await waitFor(async () => (await queued()) === 0, 15_000, 'the first pass');
     expect((await post('second')).status).toBe(200);
     const counts = await run;
