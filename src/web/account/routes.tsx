@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { findAccount } from '../../accounts/repository.js';
+import { findAccount, findAccountId } from '../../accounts/repository.js';
 import { listAlerts } from '../../alerts/repository.js';
 import { inTransaction } from '../../db/transaction.js';
 import { listFollowUps } from '../../follow-ups/repository.js';
@@ -23,9 +23,9 @@ const pulseForm = z.object({
 
 async function accountOr404(c: WebContextOf) {
   const account = await findAccount(c.var.db, c.req.param('externalId') ?? '');
-  if (!account) throw new PageError(404, 'error.notFound');
-  const row = await c.var.db.selectFrom('accounts').select('id').where('external_id', '=', account.externalId).executeTakeFirstOrThrow();
-  return { account, id: row.id };
+  const id = account && (await findAccountId(c.var.db, account.externalId));
+  if (!account || id === undefined) throw new PageError(404, 'error.notFound');
+  return { account, id };
 }
 
 export function registerAccountPages(web: Hono<WebEnv>) {

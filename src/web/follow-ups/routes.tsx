@@ -1,6 +1,5 @@
 /** @jsxImportSource hono/jsx */
 import type { Hono } from 'hono';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import {
   type ActionResult,
@@ -15,6 +14,7 @@ import { findTeamMember, listTeamMembers, rotateCalendarToken, upsertTeamMember 
 import type { MessageKey } from '../../i18n/index.js';
 import { may } from '../../people/roles.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
+import { followUpAssignees, scheduledLoad } from './queries.js';
 import { CsrfField, Layout } from '../layout.js';
 
 const COMPLETE_OUTCOMES = ['resolved', 'unresolved', 'no_answer'] as const;
@@ -263,18 +263,14 @@ export function registerFollowUpPages(web: Hono<WebEnv>) {
     const days = Array.from({ length: 7 }, (_, i) => new Date(start.getTime() + i * 86400e3).toISOString().slice(0, 10));
     const end = new Date(start.getTime() + 7 * 86400e3);
     const [load, members, people, upcoming] = await Promise.all([
-      sql<{ assignee: string | null; day: string; n: number }>`
-        select assignee, (due_at at time zone 'UTC')::date::text as day, count(*)::int as n
-          from follow_ups
-         where status = 'scheduled' and due_at >= ${start} and due_at < ${end}
-         group by 1, 2`.execute(c.var.db),
+      scheduledLoad(c.var.db, start, end),
       listTeamMembers(c.var.db),
-      c.var.db.selectFrom('people').select('email').where('disabled_at', 'is', null).where(sql<boolean>`roles && array['csm','retention']::text[]`).execute(),
+      followUpAssignees(c.var.db),
       listFollowUps(c.var.db, { status: ['scheduled'], dueTo: end, limit: 200 }),
     ]);
     const capacity = new Map(members.map((m) => [m.email, m.dailyCapacity]));
-    const assignees = [...new Set([...members.map((m) => m.email), ...people.map((p) => p.email), ...load.rows.map((r) => r.assignee ?? '')])].filter(Boolean).sort();
-    const count = new Map(load.rows.map((r) => [`${r.assignee ?? ''}|${r.day}`, r.n]));
+    const assignees = [...new Set([...members.map((m) => m.email), ...people, ...load.map((r) => r.assignee ?? '')])].filter(Boolean).sort();
+    const count = new Map(load.map((r) => [`${r.assignee ?? ''}|${r.day}`, r.n]));
     const unassigned = days.map((d) => count.get(`|${d}`) ?? 0);
     const dayLabel = new Intl.DateTimeFormat(webc.locale, { weekday: 'short', month: 'numeric', day: 'numeric', timeZone: 'UTC' });
     return c.html(

@@ -1,44 +1,15 @@
 /** @jsxImportSource hono/jsx */
 import type { Hono } from 'hono';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { acknowledgeAlert, assignAlert, resolveAlert, snoozeAlert } from '../../alerts/actions.js';
-import { alertQuery, toAlert } from '../../alerts/repository.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { may } from '../../people/roles.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { CsrfField, Layout } from '../layout.js';
 import { inboxToken } from '../live/routes.js';
+import { alertAssignees, inboxAlerts, VIEWS, type View } from './queries.js';
 
-const VIEWS = ['mine', 'pool', 'accounts', 'all'] as const;
-type View = (typeof VIEWS)[number];
 const OUTCOMES = ['saved', 'churned', 'false_alarm'] as const;
-
-/** Unresolved alerts of a view, by severity (critical first), then renewal date, then age. */
-async function inboxAlerts(c: WebContextOf, view: View) {
-  const me = c.var.web.person!.email;
-  let query = alertQuery(c.var.db).select(['ac.renewal_date', 'ac.arr', 'ac.currency']).where('al.status', '<>', 'resolved');
-  if (view === 'mine') query = query.where('al.assignee', '=', me);
-  if (view === 'accounts') query = query.where('ac.owner', '=', me);
-  if (view === 'pool') {
-    query = query.where((eb) => eb.or([eb('al.assignee', 'is', null), eb('al.assignee', 'in', eb.selectFrom('retention_pool').select('member'))]));
-  }
-  const rows = await query
-    .orderBy(sql`case al.severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 else 3 end`)
-    .orderBy(sql`ac.renewal_date asc nulls last`)
-    .orderBy('al.opened_at')
-    .limit(200)
-    .execute();
-  return rows.map((r) => ({ ...toAlert(r), renewalDate: r.renewal_date, arr: r.arr, currency: r.currency }));
-}
-
-async function assignees(c: WebContextOf): Promise<string[]> {
-  const [pool, people] = await Promise.all([
-    c.var.db.selectFrom('retention_pool').select('member').execute(),
-    c.var.db.selectFrom('people').select('email').where(sql<boolean>`roles && array['retention','manager']::text[]`).where('disabled_at', 'is', null).execute(),
-  ]);
-  return [...new Set([...pool.map((p) => p.member), ...people.map((p) => p.email)])].sort();
-}
 
 const idParam = (c: WebContextOf) => {
   const id = Number(c.req.param('id'));
@@ -54,7 +25,7 @@ export function registerInboxPages(web: Hono<WebEnv>) {
     const tr = webc.tr;
     const { t } = tr;
     const canWork = may(person.roles, 'work_alerts');
-    const [token, alerts, people] = await Promise.all([inboxToken(c.var.db), inboxAlerts(c, view), canWork ? assignees(c) : Promise.resolve([])]);
+    const [token, alerts, people] = await Promise.all([inboxToken(c.var.db), inboxAlerts(c.var.db, c.var.web.person!.email, view), canWork ? alertAssignees(c.var.db) : Promise.resolve([])]);
     const zh = webc.locale !== 'en';
     const back = `/inbox?view=${view}`;
     const tomorrow = new Date(Date.now() + 86400e3).toISOString().slice(0, 10);

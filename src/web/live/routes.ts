@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { streamSSE } from 'hono/streaming';
 import type { Database } from '../../db/schema.js';
 import { PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
+import { findAccountId } from '../../accounts/repository.js';
 
 type Db = Kysely<Database>;
 
@@ -75,9 +76,9 @@ function stream(c: WebContextOf, token: () => Promise<string>, since: string | u
 export function registerLiveRoutes(web: Hono<WebEnv>) {
   web.get('/live/accounts/:externalId', async (c) => {
     requirePermission(c, 'account');
-    const row = await c.var.db.selectFrom('accounts').select('id').where('external_id', '=', c.req.param('externalId')).executeTakeFirst();
-    if (!row) throw new PageError(404, 'error.notFound');
-    return stream(c, () => accountToken(c.var.db, row.id), c.req.query('since'));
+    const id = await findAccountId(c.var.db, c.req.param('externalId'));
+    if (id === undefined) throw new PageError(404, 'error.notFound');
+    return stream(c, () => accountToken(c.var.db, id), c.req.query('since'));
   });
 
   web.get('/live/inbox', (c) => {
