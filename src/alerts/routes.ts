@@ -6,6 +6,7 @@ import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import type { AppEnv } from '../http/env.js';
 import { DomainError, notFound } from '../lib/errors.js';
+import { getRoute, listRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { acknowledgeAlert, assignAlert, getAlert, resolveAlert, snoozeAlert } from './actions.js';
 import { addPoolMember, listPool, removePoolMember } from './pool.js';
@@ -168,35 +169,29 @@ export function registerAlertRoutes(router: Router) {
   );
 
   // Rule sets.
-  router.route(
-    {
-      method: 'get',
-      path: '/v1/alert-rules',
-      scope: 'read',
-      operationId: 'listAlertRuleSets',
-      summary: 'Alert rule-set versions (the shipped default is version 1)',
-      tags,
-      responses: { 200: { description: 'Rule sets, oldest first', schema: z.object({ items: z.array(ruleSetSchema) }) } },
-    },
-    async (c) => c.json({ items: (await listRuleSets(c.var.db)).map(ruleSetJson) }),
+  listRoute(
+    router,
+    { path: '/v1/alert-rules', scope: 'read', operationId: 'listAlertRuleSets', summary: 'Alert rule-set versions (the shipped default is version 1)', tags, schema: ruleSetSchema, what: 'Rule sets, oldest first' },
+    listRuleSets,
+    ruleSetJson,
   );
 
-  router.route(
+  getRoute(
+    router,
     {
-      method: 'get',
       path: '/v1/alert-rules/{id}',
       scope: 'read',
       operationId: 'getAlertRuleSet',
       summary: 'An alert rule-set version',
       tags,
-      request: { params: ruleSetIdParams },
-      responses: { 200: { description: 'The rule set', schema: ruleSetSchema }, 404: { description: 'No such rule set' } },
+      params: ruleSetIdParams,
+      schema: ruleSetSchema,
+      what: 'The rule set',
+      noun: ({ id }) => `alert rule set ${id}`,
+      missing: 'No such rule set',
     },
-    async (c, { params }) => {
-      const set = await findRuleSet(c.var.db, params.id);
-      if (!set) throw notFound(`alert rule set ${params.id}`);
-      return c.json(ruleSetJson(set));
-    },
+    (db, { id }) => findRuleSet(db, id),
+    ruleSetJson,
   );
 
   router.route(

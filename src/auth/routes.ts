@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { notFound } from '../lib/errors.js';
+import { listRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { SCOPES } from './keys.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './repository.js';
@@ -30,17 +31,11 @@ const toJson = (info: Awaited<ReturnType<typeof listApiKeys>>[number]) => ({
 
 export function registerKeyRoutes(router: Router) {
   const tags = ['admin'];
-  router.route(
-    {
-      method: 'get',
-      path: '/v1/admin/keys',
-      scope: 'admin',
-      operationId: 'listApiKeys',
-      summary: 'List API keys (never their secrets)',
-      tags,
-      responses: { 200: { description: 'Keys', schema: z.object({ items: z.array(keyInfoSchema) }) } },
-    },
-    async (c) => c.json({ items: (await listApiKeys(c.var.db)).map(toJson) }),
+  listRoute(
+    router,
+    { path: '/v1/admin/keys', scope: 'admin', operationId: 'listApiKeys', summary: 'List API keys (never their secrets)', tags, schema: keyInfoSchema, what: 'Keys' },
+    listApiKeys,
+    toJson,
   );
 
   router.route(

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { deleteRoute, listRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { DomainError, notFound } from '../lib/errors.js';
 import { checkDestination, registerDestinationRoutes } from '../outbox/http.js';
-import { createChannel, createRoute, deleteChannel, deleteRoute, findChannel, listChannels, listRoutes, sendChannelTest, updateChannel } from './channels.js';
+import { createChannel, createRoute, deleteChannel, deleteRoute as deleteChannelRoute, findChannel, listChannels, listRoutes, sendChannelTest, updateChannel } from './channels.js';
 import { channelCreateSchema, channelJson, channelPatchSchema, channelSchema, idParams, routeCreateSchema, routeJson, routeSchema } from './schemas.js';
 
 function needsSecret(kind: string, secret: string | null | undefined) {
@@ -18,18 +19,7 @@ export function registerChannelRoutes(router: Router) {
   const tags = ['notifications'];
   const channels = '/v1/notifications/channels';
 
-  router.route(
-    {
-      method: 'get',
-      path: channels,
-      scope: 'admin',
-      operationId: 'listNotificationChannels',
-      summary: 'Chat channels',
-      tags,
-      responses: { 200: { description: 'Channels', schema: z.object({ items: z.array(channelSchema) }) } },
-    },
-    async (c) => c.json({ items: (await listChannels(c.var.db)).map(channelJson) }),
-  );
+  listRoute(router, { path: channels, scope: 'admin', operationId: 'listNotificationChannels', summary: 'Chat channels', tags, schema: channelSchema, what: 'Channels' }, listChannels, channelJson);
 
   router.route(
     {
@@ -112,17 +102,11 @@ export function registerChannelRoutes(router: Router) {
 
   /* ---- routes ---- */
 
-  router.route(
-    {
-      method: 'get',
-      path: '/v1/notifications/routes',
-      scope: 'admin',
-      operationId: 'listNotificationRoutes',
-      summary: 'Which events go to which team channel',
-      tags,
-      responses: { 200: { description: 'Routes', schema: z.object({ items: z.array(routeSchema) }) } },
-    },
-    async (c) => c.json({ items: (await listRoutes(c.var.db)).map(routeJson) }),
+  listRoute(
+    router,
+    { path: '/v1/notifications/routes', scope: 'admin', operationId: 'listNotificationRoutes', summary: 'Which events go to which team channel', tags, schema: routeSchema, what: 'Routes' },
+    listRoutes,
+    routeJson,
   );
 
   router.route(
@@ -145,20 +129,18 @@ export function registerChannelRoutes(router: Router) {
     },
   );
 
-  router.route(
+  deleteRoute(
+    router,
     {
-      method: 'delete',
       path: '/v1/notifications/routes/{id}',
       scope: 'admin',
       operationId: 'deleteNotificationRoute',
       summary: 'Delete a route',
       tags,
-      request: { params: idParams },
-      responses: { 204: { description: 'Deleted' }, 404: { description: 'No such route' } },
+      params: idParams,
+      noun: ({ id }) => `notification route ${id}`,
+      missing: 'No such route',
     },
-    async (c, { params }) => {
-      if (!(await deleteRoute(c.var.db, params.id))) throw notFound(`notification route ${params.id}`);
-      return c.body(null, 204);
-    },
+    (db, { id }) => deleteChannelRoute(db, id),
   );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { DomainError, notFound } from '../lib/errors.js';
 import { deliveriesQuery, deliveryPage, deliveryPageSchema } from '../outbox/http.js';
@@ -14,18 +15,20 @@ export function registerPreferenceRoutes(router: Router, options: { baseUrl?: st
   const tags = ['notifications'];
   const people = '/v1/notifications/people';
 
-  router.route(
+  listRoute(
+    router,
     {
-      method: 'get',
       path: people,
       scope: 'read',
       operationId: 'listNotificationPreferences',
       summary: "Every team member's notification preferences",
       description: 'Members who never saved preferences show the defaults (`saved: false`).',
       tags,
-      responses: { 200: { description: 'Preferences', schema: z.object({ items: z.array(preferencesSchema) }) } },
+      schema: preferencesSchema,
+      what: 'Preferences',
     },
-    async (c) => c.json({ items: [...(await loadPreferences(c.var.db)).values()].map(preferencesJson) }),
+    async (db) => (await loadPreferences(db)).values(),
+    preferencesJson,
   );
 
   router.route(

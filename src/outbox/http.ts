@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.js';
 import { encodeCursor, feedCursorSchema } from '../http/cursor.js';
+import { deleteRoute, getRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { DomainError, notFound } from '../lib/errors.js';
 import { type DeliveryInfo, listDeliveries } from './delivery-log.js';
@@ -152,18 +153,9 @@ export function registerDestinationRoutes<T>(router: Router, r: DestinationResou
     return resource;
   };
 
-  router.route(
-    { method: 'get', path: `${r.base}/{id}`, scope: 'admin', tags, ...r.docs.get, request: { params: idParams }, responses: { 200: { description: `The ${r.noun}`, schema: r.schema }, ...missing } },
-    async (c, { params }) => c.json(r.json(await found(c.var.db, params.id))),
-  );
-
-  router.route(
-    { method: 'delete', path: `${r.base}/{id}`, scope: 'admin', tags, ...r.docs.delete, request: { params: idParams }, responses: { 204: { description: 'Deleted' }, ...missing } },
-    async (c, { params }) => {
-      if (!(await r.remove(c.var.db, params.id))) throw notFound(`${r.noun} ${params.id}`);
-      return c.body(null, 204);
-    },
-  );
+  const named = { tags, scope: 'admin' as const, params: idParams, noun: ({ id }: { id: number }) => `${r.noun} ${id}`, missing: `No such ${r.noun}` };
+  getRoute(router, { ...named, path: `${r.base}/{id}`, ...r.docs.get, schema: r.schema, what: `The ${r.noun}` }, (db, { id }) => r.find(db, id), r.json);
+  deleteRoute(router, { ...named, path: `${r.base}/{id}`, ...r.docs.delete }, (db, { id }) => r.remove(db, id));
 
   router.route(
     {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { notFound } from '../../lib/errors.js';
+import { listRoute } from '../../http/resource-routes.js';
 import type { Router } from '../../http/route.js';
 import {
   DEFAULT_ROTATION_OVERLAP_HOURS,
@@ -54,17 +55,11 @@ const toJson = (info: WebhookSourceInfo) => ({
 export function registerWebhookSourceRoutes(router: Router) {
   const tags = ['admin'];
 
-  router.route(
-    {
-      method: 'get',
-      path: '/v1/admin/webhook-sources',
-      scope: 'admin',
-      operationId: 'listWebhookSources',
-      summary: 'List inbound webhook sources (never their secrets)',
-      tags,
-      responses: { 200: { description: 'Sources', schema: z.object({ items: z.array(sourceInfoSchema) }) } },
-    },
-    async (c) => c.json({ items: (await listWebhookSources(c.var.db)).map(toJson) }),
+  listRoute(
+    router,
+    { path: '/v1/admin/webhook-sources', scope: 'admin', operationId: 'listWebhookSources', summary: 'List inbound webhook sources (never their secrets)', tags, schema: sourceInfoSchema, what: 'Sources' },
+    listWebhookSources,
+    toJson,
   );
 
   router.route(
