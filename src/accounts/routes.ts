@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { getRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { isRejected, writeIsolated } from '../db/isolation.js';
 import { lagTolerantRead } from '../http/read-routing.js';
-import { DomainError, notFound } from '../lib/errors.js';
+import { DomainError } from '../lib/errors.js';
 import { encodeCursor } from '../http/cursor.js';
 import { checkValue } from '../http/input.js';
 import { archiveAccount, findAccount, listAccounts, upsertAccounts } from './repository.js';
@@ -64,41 +65,23 @@ export function registerAccountRoutes(router: Router) {
     },
   );
 
-  router.route(
-    {
-      method: 'get',
-      path: '/v1/accounts/{externalId}',
-      scope: 'read',
-      operationId: 'getAccount',
-      summary: 'Get an account',
-      tags,
-      request: { params: externalIdParams },
-      responses: { 200: { description: 'The account', schema: accountSchema }, 404: { description: 'No such account' } },
-    },
-    async (c, { params }) => {
-      const account = await findAccount(c.var.db, params.externalId);
-      if (!account) throw notFound(`account ${params.externalId}`);
-      return c.json(account);
-    },
-  );
+  const account = { path: '/v1/accounts/{externalId}', tags, params: externalIdParams, noun: ({ externalId }: { externalId: string }) => `account ${externalId}`, missing: 'No such account' };
+  getRoute(router, { ...account, scope: 'read', operationId: 'getAccount', summary: 'Get an account', schema: accountSchema, what: 'The account' }, (db, { externalId }) => findAccount(db, externalId), (a) => a);
 
-  router.route(
+  getRoute(
+    router,
     {
+      ...account,
       method: 'delete',
-      path: '/v1/accounts/{externalId}',
       scope: 'write',
       operationId: 'archiveAccount',
       summary: 'Archive an account',
       description: 'Archived accounts keep their history and leave listings; a PUT brings one back.',
-      tags,
-      request: { params: externalIdParams },
-      responses: { 200: { description: 'The archived account', schema: accountSchema }, 404: { description: 'No such account' } },
+      schema: accountSchema,
+      what: 'The archived account',
     },
-    async (c, { params }) => {
-      const account = await archiveAccount(c.var.db, params.externalId);
-      if (!account) throw notFound(`account ${params.externalId}`);
-      return c.json(account);
-    },
+    (db, { externalId }) => archiveAccount(db, externalId),
+    (a) => a,
   );
 
   router.route(

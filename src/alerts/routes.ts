@@ -1,12 +1,11 @@
 import type { Context } from 'hono';
-import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
 import { lagTolerantRead } from '../http/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import type { AppEnv } from '../http/env.js';
 import { DomainError, notFound } from '../lib/errors.js';
-import { getRoute, listRoute } from '../http/resource-routes.js';
+import { createVersionRoute, getRoute, listRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { acknowledgeAlert, assignAlert, getAlert, resolveAlert, snoozeAlert } from './actions.js';
 import { addPoolMember, listPool, removePoolMember } from './pool.js';
@@ -88,22 +87,22 @@ export function registerAlertRoutes(router: Router) {
     async (c, { query }) => c.json({ items: await outcomeSummary(c.var.db, query.since ? new Date(query.since) : undefined) }),
   );
 
-  router.route(
+  getRoute(
+    router,
     {
-      method: 'get',
       path: '/v1/alerts/{id}',
       scope: 'read',
       operationId: 'getAlert',
       summary: 'An alert with its history',
       tags,
-      request: { params: alertIdParams },
-      responses: { 200: { description: 'The alert', schema: alertDetailSchema }, 404: { description: 'No such alert' } },
+      params: alertIdParams,
+      schema: alertDetailSchema,
+      what: 'The alert',
+      noun: ({ id }) => `alert ${id}`,
+      missing: 'No such alert',
     },
-    async (c, { params }) => {
-      const alert = await getAlert(c.var.db, params.id);
-      if (!alert) throw notFound(`alert ${params.id}`);
-      return c.json(alert);
-    },
+    (db, { id }) => getAlert(db, id),
+    (a) => a,
   );
 
   const actionResponses = {
@@ -194,25 +193,19 @@ export function registerAlertRoutes(router: Router) {
     ruleSetJson,
   );
 
-  router.route(
+  createVersionRoute(
+    router,
     {
-      method: 'post',
       path: '/v1/alert-rules',
       scope: 'admin',
       operationId: 'createAlertRuleSet',
       summary: 'Create the next rule-set version (inactive until activated)',
       tags,
-      request: { body: createRuleSetSchema },
-      responses: { 201: { description: 'Created', schema: ruleSetSchema }, 409: { description: 'Another version was created at the same time' } },
+      body: createRuleSetSchema,
+      schema: ruleSetSchema,
     },
-    async (c, { body }) => {
-      try {
-        return c.json(ruleSetJson(await createRuleSetVersion(c.var.db, body.definition, actor(c))), 201);
-      } catch (err) {
-        if (sqlState(err) === '23505') throw new DomainError('conflict', 'another version was created at the same time; retry');
-        throw err;
-      }
-    },
+    (db, body, c) => createRuleSetVersion(db, body.definition, actor(c)),
+    ruleSetJson,
   );
 
   router.route(

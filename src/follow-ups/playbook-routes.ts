@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { sqlState } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
-import { getRoute } from '../http/resource-routes.js';
+import { createVersionRoute, getRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
-import { DomainError, notFound } from '../lib/errors.js';
+import { notFound } from '../lib/errors.js';
 import { activatePlaybook, createPlaybookVersion, findPlaybook, listPlaybooks, type Playbook } from './playbooks.js';
 import { createPlaybookSchema, idParams, playbookListQuery, playbookSchema } from './schemas.js';
 
@@ -53,26 +52,20 @@ export function registerPlaybookRoutes(router: Router) {
     playbookJson,
   );
 
-  router.route(
+  createVersionRoute(
+    router,
     {
-      method: 'post',
       path: '/v1/admin/playbooks',
       scope: 'admin',
       operationId: 'createPlaybook',
       summary: 'Create the next version of a playbook (inactive until activated)',
       description: 'Follow-ups already created keep their version; the key is what makes re-runs create nothing twice.',
       tags: playbookTags,
-      request: { body: createPlaybookSchema },
-      responses: { 201: { description: 'Created', schema: playbookSchema }, 409: { description: 'Another version was created at the same time' } },
+      body: createPlaybookSchema,
+      schema: playbookSchema,
     },
-    async (c, { body }) => {
-      try {
-        return c.json(playbookJson(await createPlaybookVersion(c.var.db, body.key, body.definition)), 201);
-      } catch (err) {
-        if (sqlState(err) === '23505') throw new DomainError('conflict', 'another version was created at the same time; retry');
-        throw err;
-      }
-    },
+    (db, body) => createPlaybookVersion(db, body.key, body.definition),
+    playbookJson,
   );
 
   router.route(

@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { lagTolerantRead } from '../http/read-routing.js';
 import { encodeCursor } from '../http/cursor.js';
 import { DomainError, notFound } from '../lib/errors.js';
+import { getRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { registerPlaybookRoutes } from './playbook-routes.js';
 import {
@@ -78,22 +78,22 @@ export function registerFollowUpRoutes(router: Router) {
     },
   );
 
-  router.route(
+  getRoute(
+    router,
     {
-      method: 'get',
       path: '/v1/follow-ups/{id}',
       scope: 'read',
       operationId: 'getFollowUp',
       summary: 'A follow-up',
       tags,
-      request: { params: idParams },
-      responses: { 200: { description: 'The follow-up', schema: followUpSchema }, 404: { description: 'No such follow-up' } },
+      params: idParams,
+      schema: followUpSchema,
+      what: 'The follow-up',
+      noun: ({ id }) => `follow-up ${id}`,
+      missing: 'No such follow-up',
     },
-    async (c, { params }) => {
-      const row = await findFollowUp(c.var.db, params.id);
-      if (!row) throw notFound(`follow-up ${params.id}`);
-      return c.json(toFollowUp(row));
-    },
+    (db, { id }) => findFollowUp(db, id),
+    toFollowUp,
   );
 
   router.route(

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { deleteRoute, listRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { DomainError, notFound } from '../lib/errors.js';

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { listRoute } from '../http/resource-routes.js';
+import { getRoute, listRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { DomainError, notFound } from '../lib/errors.js';
 import { deliveriesQuery, deliveryPage, deliveryPageSchema } from '../outbox/http.js';
@@ -31,22 +30,22 @@ export function registerPreferenceRoutes(router: Router, options: { baseUrl?: st
     preferencesJson,
   );
 
-  router.route(
+  getRoute(
+    router,
     {
-      method: 'get',
       path: `${people}/{email}`,
       scope: 'read',
       operationId: 'getNotificationPreferences',
       summary: "A team member's notification preferences",
       tags,
-      request: { params: emailParams },
-      responses: { 200: { description: 'Preferences', schema: preferencesSchema }, 404: { description: 'Not a team member' } },
+      params: emailParams,
+      schema: preferencesSchema,
+      what: 'Preferences',
+      noun: ({ email }) => `team member ${email}`,
+      missing: 'Not a team member',
     },
-    async (c, { params }) => {
-      const p = await findPreferences(c.var.db, params.email);
-      if (!p) throw notFound(`team member ${params.email}`);
-      return c.json(preferencesJson(p));
-    },
+    (db, { email }) => findPreferences(db, email),
+    preferencesJson,
   );
 
   router.route(

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { sqlState } from '../db/errors.js';
 import { lagTolerantRead } from '../http/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import { toCsv } from '../http/csv.js';
 import { DomainError, notFound } from '../lib/errors.js';
+import { createVersionRoute } from '../http/resource-routes.js';
 import type { Router } from '../http/route.js';
 import { findAccountId } from '../accounts/repository.js';
 import { negotiateLocale } from '../i18n/index.js';
@@ -190,25 +190,19 @@ export function registerScoringRoutes(router: Router) {
     },
   );
 
-  router.route(
+  createVersionRoute(
+    router,
     {
-      method: 'post',
       path: '/v1/scorecards',
       scope: 'admin',
       operationId: 'createScorecard',
       summary: 'Create the next version of a segment’s scorecard (inactive until activated)',
       tags: ['scorecards'],
-      request: { body: createScorecardSchema },
-      responses: { 201: { description: 'Created', schema: scorecardSchema } },
+      body: createScorecardSchema,
+      schema: scorecardSchema,
     },
-    async (c, { body }) => {
-      try {
-        return c.json(toJson(await createScorecardVersion(c.var.db, body.segment, body.definition)), 201);
-      } catch (err) {
-        if (sqlState(err) === '23505') throw new DomainError('conflict', 'another version was created at the same time; retry');
-        throw err;
-      }
-    },
+    (db, body) => createScorecardVersion(db, body.segment, body.definition),
+    toJson,
   );
 
   router.route(
