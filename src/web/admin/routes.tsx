@@ -10,6 +10,7 @@ import { findSubscription, listDeliveries, listSubscriptions, replayDelivery } f
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { CsrfField, Layout } from '../layout.js';
 import { Table } from '../table.js';
+import { Choice, ErrorBox } from '../forms.js';
 
 const idParam = (c: WebContextOf, name = 'id') => {
   const id = Number(c.req.param(name));
@@ -33,11 +34,7 @@ async function AdminPage({ c, secret, error }: { c: WebContextOf; secret?: OneTi
           {t(secret.label)} <code data-testid="secret">{secret.value}</code>
         </div>
       ) : null}
-      {error ? (
-        <p class="error-box" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorBox error={error} />
       <section class="panel" aria-labelledby="h-people">
         <h2 id="h-people">{t('admin.people')}</h2>
         <Table
@@ -90,14 +87,7 @@ async function AdminPage({ c, secret, error }: { c: WebContextOf; secret?: OneTi
           <label>
             {t('signIn.email')} <input type="email" name="email" required maxlength={320} />
           </label>
-          <label>
-            {t('admin.role')}{' '}
-            <select name="role">
-              {ROLES.map((r) => (
-                <option value={r}>{t(`role.${r}` as MessageKey)}</option>
-              ))}
-            </select>
-          </label>
+          <Choice label={t('admin.role')} name="role" options={ROLES} text={(r) => t(`role.${r}` as MessageKey)} />
           <button type="submit">{t('admin.add')}</button>
         </form>
       </section>

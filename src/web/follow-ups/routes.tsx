@@ -16,6 +16,7 @@ import { may } from '../../people/roles.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { followUpAssignees, scheduledLoad } from './queries.js';
 import { CsrfField, Layout } from '../layout.js';
+import { Choice } from '../forms.js';
 
 const COMPLETE_OUTCOMES = ['resolved', 'unresolved', 'no_answer'] as const;
 
@@ -46,14 +47,7 @@ function FollowUpActions({ c, f, back }: { c: WebContextOf; f: FollowUpWithAccou
       <form method="post" action={`/follow-ups/${f.id}/complete`} class="row">
         <CsrfField web={webc} />
         <input type="hidden" name="back" value={back} />
-        <label>
-          {t('inbox.outcome')}{' '}
-          <select name="outcome">
-            {COMPLETE_OUTCOMES.map((o) => (
-              <option value={o}>{t(`fuOutcome.${o}` as MessageKey)}</option>
-            ))}
-          </select>
-        </label>
+        <Choice label={t('inbox.outcome')} name="outcome" options={COMPLETE_OUTCOMES} text={(o) => t(`fuOutcome.${o}` as MessageKey)} />
         <label>
           {t('followUps.notes')} <input type="text" name="notes" maxlength={4000} size={30} />
         </label>

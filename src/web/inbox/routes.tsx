@@ -8,6 +8,7 @@ import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf
 import { CsrfField, Layout } from '../layout.js';
 import { inboxToken } from '../live/routes.js';
 import { alertAssignees, inboxAlerts, VIEWS, type View } from './queries.js';
+import { Choice } from '../forms.js';
 
 const OUTCOMES = ['saved', 'churned', 'false_alarm'] as const;
 
@@ -129,14 +130,7 @@ export function registerInboxPages(web: Hono<WebEnv>) {
                         <form method="post" action={`/inbox/${a.id}/resolve`} class="row">
                           <CsrfField web={webc} />
                           <input type="hidden" name="back" value={back} />
-                          <label>
-                            {t('inbox.outcome')}{' '}
-                            <select name="outcome">
-                              {OUTCOMES.map((o) => (
-                                <option value={o}>{t(`outcome.${o}` as MessageKey)}</option>
-                              ))}
-                            </select>
-                          </label>
+                          <Choice label={t('inbox.outcome')} name="outcome" options={OUTCOMES} text={(o) => t(`outcome.${o}` as MessageKey)} />
                           <label>
                             {t('inbox.note')} <input type="text" name="note" maxlength={1000} />
                           </label>

@@ -10,6 +10,7 @@ import { activateScorecard, createScorecardVersion, findScorecard, listScorecard
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { Band, CsrfField, Layout } from '../layout.js';
 import { Table } from '../table.js';
+import { ErrorBox } from '../forms.js';
 
 type Preview = Awaited<ReturnType<typeof previewScorecard>>;
 
@@ -51,11 +52,7 @@ function ScorecardPage({ c, card, text, preview, error }: { c: WebContextOf; car
           <button type="submit">{t('scorecards.activate')}</button>
         </form>
       ) : null}
-      {error ? (
-        <p class="error-box" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorBox error={error} />
       <section class="panel" aria-labelledby="h-def">
         <h2 id="h-def">{t('scorecards.definition')}</h2>
         <form method="post" action={`/scorecards/${card.id}/draft`} class="stack wide">

@@ -15,6 +15,7 @@ import { dummyHash, verifyPassword } from '../../people/passwords.js';
 import { homePage } from '../../people/roles.js';
 import { cookieOptions, formOf, isSecure, PRE_SESSION_COOKIE, safeNext, SESSION_COOKIE, type WebContextOf, type WebEnv } from '../context.js';
 import { CsrfField, Layout } from '../layout.js';
+import { ErrorBox } from '../forms.js';
 
 /** The client address for the per-client sign-in limit. */
 function clientOf(c: WebContextOf): string {
@@ -31,11 +32,7 @@ function SignInPage({ c, error, email, next }: { c: WebContextOf; error?: string
     <Layout web={web} title={t('signIn.title')} path="/sign-in">
       <div class="signin panel">
         <h1>{t('signIn.title')}</h1>
-        {error ? (
-          <p class="error-box" role="alert">
-            {error}
-          </p>
-        ) : null}
+        <ErrorBox error={error} />
         <form method="post" action="/sign-in" class="stack">
           <CsrfField web={web} />
           <input type="hidden" name="next" value={next} />
