@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.js';
 import { createChannel, createRoute, deleteChannel, listChannels, listRoutes } from './channels.js';
 import { sendDigests } from './digest.js';
 import { findPreferences, loadPreferences, type Preferences, savePreferences } from './preferences.js';
-import { channelCreateSchema, preferencesBodySchema, preferencesJson, routeCreateSchema } from './schemas.js';
+import { channelCreateSchema, preferenceChanges, preferencesBodySchema, preferencesJson, routeCreateSchema } from './schemas.js';
 
 type WithDatabase = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
 type UsageErrorFactory = (message: string) => Error;
@@ -87,15 +87,7 @@ export async function notificationsCommand(args: string[], withDatabase: WithDat
       usage,
     );
     const result = await withDatabase((db) =>
-      savePreferences(db, email, {
-        events: body.events,
-        channelId: body.channelId,
-        language: body.language,
-        timezone: body.timezone,
-        quietHours: body.quietHours,
-        digestMinute: body.digestTime,
-        digestDays: body.digestDays,
-      }),
+      savePreferences(db, email, preferenceChanges(body)),
     );
     if (result === 'no_member') throw new Error(`${email} is not a team member`);
     if (result === 'no_channel') throw new Error('no such channel, or it is another person’s own channel');

@@ -5,7 +5,7 @@ import { deliveriesQuery, deliveryPage, deliveryPageSchema } from '../outbox/htt
 import { buildDigest } from './digest.js';
 import { emailSubscriptions } from './outbox.js';
 import { findPreferences, loadPreferences, resetPreferences, savePreferences, setEmailActive } from './preferences.js';
-import { emailParams, preferencesBodySchema, preferencesJson, preferencesSchema, previewSchema } from './schemas.js';
+import { emailParams, preferenceChanges, preferencesBodySchema, preferencesJson, preferencesSchema, previewSchema } from './schemas.js';
 import { DEFAULT_BASE_URL } from './send.js';
 import { renderEmail, renderMessage } from './templates.js';
 
@@ -67,15 +67,7 @@ export function registerPreferenceRoutes(router: Router, options: { baseUrl?: st
         await setEmailActive(c.var.db, params.email, emailActive);
         if (Object.values(rest).every((v) => v === undefined)) return c.json(preferencesJson((await findPreferences(c.var.db, params.email))!));
       }
-      const result = await savePreferences(c.var.db, params.email, {
-        events: body.events,
-        channelId: body.channelId,
-        language: body.language,
-        timezone: body.timezone,
-        quietHours: body.quietHours,
-        digestMinute: body.digestTime,
-        digestDays: body.digestDays,
-      });
+      const result = await savePreferences(c.var.db, params.email, preferenceChanges(body));
       if (result === 'no_member') throw notFound(`team member ${params.email}`);
       if (result === 'no_channel') {
         throw new DomainError('validation_failed', 'no such channel, or it is another person’s own channel', {

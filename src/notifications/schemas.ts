@@ -49,6 +49,17 @@ export const preferencesBodySchema = z
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'send at least one field to change');
 
+/** The preferences a body changes, as savePreferences takes them (the API and the CLI read the same body). */
+export const preferenceChanges = (body: z.output<typeof preferencesBodySchema>) => ({
+  events: body.events,
+  channelId: body.channelId,
+  language: body.language,
+  timezone: body.timezone,
+  quietHours: body.quietHours,
+  digestMinute: body.digestTime,
+  digestDays: body.digestDays,
+});
+
 export const preferencesSchema = z
   .object({
     email: z.string(),
