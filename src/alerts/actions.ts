@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { DomainError, notFound } from '../lib/errors.js';
@@ -7,6 +7,8 @@ import { type Alert, type AlertHistoryEntry, alertHistory, alertQuery, toAlert }
 import type { Outcome } from '../db/tables/alerts.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 export type AlertWithHistory = Alert & { history: AlertHistoryEntry[] };
 
@@ -17,7 +19,7 @@ export async function getAlert(db: Db, id: number): Promise<AlertWithHistory | u
 }
 
 /** Locks the alert for a state change; 404 when there is none. */
-async function lock(trx: Db, id: number) {
+async function lock(trx: Trx, id: number) {
   const row = await trx
     .selectFrom('alerts')
     .select(['id', 'account_id', 'rule_key', 'status', 'assignee', 'outcome'])
@@ -35,7 +37,7 @@ const resolvedConflict = (id: number) => new DomainError('conflict', `alert ${id
  * it has an Idempotency-Key): the change, its history row and its webhook
  * event commit together. Returns the alert with its history.
  */
-async function change(db: Db, id: number, apply: (trx: Db, row: Awaited<ReturnType<typeof lock>>) => Promise<AlertChange | null>) {
+async function change(db: Db, id: number, apply: (trx: Trx, row: Awaited<ReturnType<typeof lock>>) => Promise<AlertChange | null>) {
   return inTransaction(db, async (trx) => {
     const row = await lock(trx, id);
     const done = await apply(trx, row);

@@ -1,9 +1,11 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { type AlertChange, SYSTEM } from './changes.js';
 import type { Scope } from './conditions.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 /**
  * Gives each of these alerts that is unassigned and unresolved to a member
@@ -13,7 +15,7 @@ type Db = Kysely<Database>;
  * each other's committed alerts. Returns alert id → member; none when the
  * pool is empty (the alerts stay unassigned).
  */
-export async function assignFromPool(trx: Db, alertIds: number[]): Promise<Map<number, string>> {
+export async function assignFromPool(trx: Trx, alertIds: number[]): Promise<Map<number, string>> {
   if (alertIds.length === 0) return new Map();
   const pool = await sql<{ member: string }>`select member from retention_pool order by member for update`.execute(trx);
   if (pool.rows.length === 0) return new Map();
@@ -50,7 +52,7 @@ export async function assignFromPool(trx: Db, alertIds: number[]): Promise<Map<n
  * being owner goes back to the pool (one assigned by hand stays). Returns the
  * 'reassigned' (and, for formerly unassigned alerts, 'assigned') changes.
  */
-export async function followOwnerChanges(trx: Db, scope: Scope): Promise<AlertChange[]> {
+export async function followOwnerChanges(trx: Trx, scope: Scope): Promise<AlertChange[]> {
   const { rows } = await sql<{ id: number; old_assignee: string | null; assignee: string | null; new_owner: string | null }>`
     with changed as (
       select a.id, a.assignee as old_assignee, acc.retention_owner as new_owner

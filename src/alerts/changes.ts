@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { type EventType, enqueueEvents } from '../outbox/index.js';
 import { EVENT_SLICE, healthPayload, loadDigests } from './digest.js';
@@ -6,6 +6,8 @@ import { findAlertRows, toAlert } from './repository.js';
 import type { AlertAction } from '../db/tables/alerts.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 /** Who does what by hand is the API key's name; evaluation and the sweep are 'system'. */
 export const SYSTEM = 'system';
@@ -27,11 +29,11 @@ const eventType = (action: AlertAction): EventType =>
  * outbox, so the history and the events exist exactly when the change
  * commits. Call it after the alerts rows were written.
  */
-export async function recordChanges(trx: Db, changes: AlertChange[]): Promise<void> {
+export async function recordChanges(trx: Trx, changes: AlertChange[]): Promise<void> {
   for (let i = 0; i < changes.length; i += EVENT_SLICE) await recordChangeSlice(trx, changes.slice(i, i + EVENT_SLICE));
 }
 
-async function recordChangeSlice(trx: Db, changes: AlertChange[]): Promise<void> {
+async function recordChangeSlice(trx: Trx, changes: AlertChange[]): Promise<void> {
   const rows = changes.map((c, ord) => ({ ord, alert_id: c.alertId, action: c.action, actor: c.actor, details: c.details ?? {} }));
   const inserted = await sql<{ id: number; at: Date }>`
     insert into alert_events (alert_id, action, actor, details)

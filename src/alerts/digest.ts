@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { enqueueEvents } from '../outbox/index.js';
 import { type Attribution, attribute, explain, type MeasureExplanation, type StoredScore } from '../scoring/explain.js';
@@ -6,6 +6,8 @@ import type { Band } from '../scoring/model.js';
 import { type ScorecardDefinition, scorecardDefinitionSchema } from '../scoring/scorecard.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 /**
  * What events and alert reasons say about an account's health: the same
@@ -134,7 +136,7 @@ export const healthPayload = (d: HealthDigest) => ({
  * Enqueues `health.band_changed` for the band changes of a recompute, in its
  * transaction; the attribution is measured from the last snapshot before it.
  */
-export async function enqueueBandChanges(trx: Db, bandChanges: BandChangeInput[]): Promise<number> {
+export async function enqueueBandChanges(trx: Trx, bandChanges: BandChangeInput[]): Promise<number> {
   // In slices: the first scoring of a million accounts is a million band changes.
   for (let i = 0; i < bandChanges.length; i += EVENT_SLICE) await enqueueBandChangeSlice(trx, bandChanges.slice(i, i + EVENT_SLICE));
   return bandChanges.length;
@@ -145,7 +147,7 @@ type BandChangeInput = { accountId: number; previous: Band | null; band: Band; s
 /** Accounts whose digests and events are built at a time, so memory stays bounded. */
 export const EVENT_SLICE = 2_000;
 
-async function enqueueBandChangeSlice(trx: Db, bandChanges: BandChangeInput[]): Promise<void> {
+async function enqueueBandChangeSlice(trx: Trx, bandChanges: BandChangeInput[]): Promise<void> {
   const digests = await loadDigests(trx, bandChanges.map((c) => c.accountId), 'previous');
   const events = bandChanges.flatMap((change) => {
     const d = digests.get(change.accountId);

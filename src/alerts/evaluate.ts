@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import type { MeasureExplanation } from '../scoring/explain.js';
@@ -9,6 +9,8 @@ import { type HealthDigest, loadDigests, scorecardCache } from './digest.js';
 import { activeRuleSet, type Rule, type RuleSet } from './rules.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 export interface EvaluationSummary {
   /** Version of the rule set that evaluated. */
@@ -117,7 +119,7 @@ export async function evaluateRules(
 }
 
 /** Reasons, numbers and the material-change signature of every hit. */
-async function describe(trx: Db, set: RuleSet, found: { rule: Rule; hits: Hit[] }[]): Promise<Candidate[]> {
+async function describe(trx: Trx, set: RuleSet, found: { rule: Rule; hits: Hit[] }[]): Promise<Candidate[]> {
   const accountIds = found.flatMap((f) => f.hits.map((h) => h.accountId));
   const digests = await loadDigests(trx, accountIds, 'week');
   const cards = scorecardCache(trx);
@@ -154,7 +156,7 @@ async function describe(trx: Db, set: RuleSet, found: { rule: Rule; hits: Hit[] 
  * no longer enabled in the active set ('rule_removed').
  */
 async function resolveCleared(
-  trx: Db,
+  trx: Trx,
   scope: Scope,
   rules: Rule[],
   hits: { account_id: number; rule_key: string }[],
@@ -203,7 +205,7 @@ async function resolveCleared(
  * or a coarse bucket of the rule's number) is recorded and sent as
  * churn_risk.updated; smaller drifts update the alert silently.
  */
-async function updateExisting(trx: Db, candidates: Candidate[], version: number): Promise<AlertChange[]> {
+async function updateExisting(trx: Trx, candidates: Candidate[], version: number): Promise<AlertChange[]> {
   if (candidates.length === 0) return [];
   const { rows } = await sql<{ id: number; old_severity: string; severity: string; material: boolean; reasons: string[] }>`
     with h as (
@@ -248,7 +250,7 @@ async function updateExisting(trx: Db, candidates: Candidate[], version: number)
  *    alert for the account and rule can exist.
  * New alerts go to the account's retention owner, else to the pool.
  */
-async function openNew(trx: Db, candidates: Candidate[], version: number): Promise<{ changes: AlertChange[]; capped: number }> {
+async function openNew(trx: Trx, candidates: Candidate[], version: number): Promise<{ changes: AlertChange[]; capped: number }> {
   if (candidates.length === 0) return { changes: [], capped: 0 };
   const { rows } = await sql<{ fresh: number; allowed: number; opened: string }>`
     with h as (
@@ -303,7 +305,7 @@ async function openNew(trx: Db, candidates: Candidate[], version: number): Promi
 }
 
 /** Snoozed alerts whose time is up are open again. */
-async function wakeSnoozed(trx: Db, scope: Scope): Promise<AlertChange[]> {
+async function wakeSnoozed(trx: Trx, scope: Scope): Promise<AlertChange[]> {
   const { rows } = await sql<{ id: number }>`
     update alerts
        set status = 'open', snoozed_until = null, updated_at = now()

@@ -1,10 +1,12 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
 import { activateVersion, nextVersion, type VersionedTable } from '../db/versions.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 const RULE_SETS: VersionedTable = { table: 'alert_rule_sets', scope: null };
 
@@ -178,6 +180,6 @@ export async function createRuleSetVersion(db: Db, definition: RuleSetDefinition
 }
 
 /** Makes a version the active one (the caller owns the transaction). */
-export async function activateRuleSet(trx: Db, id: number): Promise<RuleSet | undefined> {
+export async function activateRuleSet(trx: Trx, id: number): Promise<RuleSet | undefined> {
   return (await activateVersion(trx, RULE_SETS, id)) ? findRuleSet(trx, id) : undefined;
 }

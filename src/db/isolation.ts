@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { isInputRejection, sqlState } from './errors.js';
 import { inTransaction } from './transaction.js';
 
@@ -12,7 +12,7 @@ export type Rejected = { sqlstate: string };
 export async function writeIsolated<DB, Row, Out>(
   db: Kysely<DB>,
   rows: Row[],
-  write: (trx: Kysely<DB>, rows: Row[]) => Promise<Out[]>,
+  write: (trx: Transaction<DB>, rows: Row[]) => Promise<Out[]>,
 ): Promise<(Out | Rejected)[]> {
   if (rows.length === 0) return [];
   return inTransaction(db, async (trx) => {

@@ -1,4 +1,4 @@
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 /**
@@ -24,7 +24,7 @@ export const nextVersion = (t: VersionedTable, scope: string | null): RawBuilder
  * false if there is no such version. An already active version keeps its
  * activation time. The caller owns the transaction.
  */
-export async function activateVersion(trx: Kysely<Database>, t: VersionedTable, id: number): Promise<boolean> {
+export async function activateVersion(trx: Transaction<Database>, t: VersionedTable, id: number): Promise<boolean> {
   const table = sql.table(t.table);
   const { rows } = await sql<{ scope: string | null; active: boolean }>`
     select ${t.scope ? sql.ref(t.scope) : sql`null::text`} as scope, active from ${table} where id = ${id} for update`.execute(trx);

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
@@ -6,6 +6,8 @@ import { activateVersion, nextVersion, type VersionedTable } from '../db/version
 import type { FollowUpTables } from '../db/tables/follow-ups.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 const PLAYBOOKS: VersionedTable = { table: 'follow_up_playbooks', scope: 'key' };
 
@@ -257,6 +259,6 @@ export async function createPlaybookVersion(db: Db, key: string, definition: Pla
 }
 
 /** Makes a version the active one of its key (run it in a transaction). */
-export async function activatePlaybook(trx: Db, id: number): Promise<Playbook | undefined> {
+export async function activatePlaybook(trx: Trx, id: number): Promise<Playbook | undefined> {
   return (await activateVersion(trx, PLAYBOOKS, id)) ? findPlaybook(trx, id) : undefined;
 }

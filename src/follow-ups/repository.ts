@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { enqueueEvent } from '../outbox/index.js';
@@ -7,6 +7,8 @@ import { calendarOf, memberSettings, normaliseEmail } from './team.js';
 import { isWithinWorkingHours, snapToWorkingTime } from './working-time.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 export type FollowUpRow = Selectable<FollowUpTables['follow_ups']>;
 export type FollowUpWithAccount = FollowUpRow & { external_id: string; account_name: string };
 
@@ -135,7 +137,7 @@ export type ActionResult = { ok: true; followUp: FollowUpWithAccount } | { ok: f
 /** Statuses a follow-up can still be worked from: scheduled, or missed (done late, rescheduled, cancelled). */
 const OPEN: FollowUpStatus[] = ['scheduled', 'missed'];
 
-async function lockOpen(trx: Db, id: number): Promise<ActionResult> {
+async function lockOpen(trx: Trx, id: number): Promise<ActionResult> {
   const row = await trx.selectFrom('follow_ups').select(['id', 'status']).where('id', '=', id).forUpdate().executeTakeFirst();
   if (!row) return { ok: false, reason: 'not_found' };
   if (!OPEN.includes(row.status)) return { ok: false, reason: 'conflict', status: row.status };

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { normaliseEmail } from '../follow-ups/team.js';
 import type { AccountPart, Language, NotificationPayload, PersonalEvent, RouteEvent } from './model.js';
@@ -7,6 +7,8 @@ import { loadPreferences, type Preferences } from './preferences.js';
 import { afterQuietHours, zoneOr } from './time.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 /** An event as enqueueEvents wrote it. */
 export interface SourceEvent {
@@ -147,7 +149,7 @@ interface RouteRow {
  * the team channels whose routes match. Called by enqueueEvents; does
  * nothing (and no query) for event types no notification is made of.
  */
-export async function notifyForEvents(trx: Db, events: readonly SourceEvent[], now = new Date()): Promise<number> {
+export async function notifyForEvents(trx: Trx, events: readonly SourceEvent[], now = new Date()): Promise<number> {
   const relevant = events.filter((e) => SOURCE_TYPES.has(e.type));
   if (relevant.length === 0) return 0;
   const { rows: flags } = await sql<{ people: boolean; routes: boolean }>`

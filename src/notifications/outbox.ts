@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { newWebhookSecret } from '../encoding.js';
 import { newEventId } from '../outbox/events.js';
@@ -6,6 +6,8 @@ import { announceDeliveries } from '../outbox/signal.js';
 import { type NotificationPayload, notificationEventType } from './model.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 /**
  * Notifications go through the outbox of src/outbox: an event
@@ -20,7 +22,7 @@ export interface NotificationItem {
   notBefore?: Date | null;
 }
 
-export async function insertNotifications(trx: Db, items: readonly NotificationItem[]): Promise<{ eventId: string; deliveryId: number | null }[]> {
+export async function insertNotifications(trx: Trx, items: readonly NotificationItem[]): Promise<{ eventId: string; deliveryId: number | null }[]> {
   if (items.length === 0) return [];
   const rows = items.map((item, ord) => ({
     ord,
@@ -56,9 +58,10 @@ export async function insertNotifications(trx: Db, items: readonly NotificationI
 /**
  * The email "subscription" of each address (`mailto:…`, format email),
  * created on first use. Concurrent callers wait on the unique index and
- * find the winner's row. Returns active subscription ids by address.
+ * find the winner's row, so no transaction is needed. Returns active
+ * subscription ids by address.
  */
-export async function emailSubscriptions(trx: Db, addresses: readonly string[]): Promise<Map<string, { id: number; active: boolean }>> {
+export async function emailSubscriptions(db: Db, addresses: readonly string[]): Promise<Map<string, { id: number; active: boolean }>> {
   const unique = [...new Set(addresses)].sort();
   if (unique.length === 0) return new Map();
   const urls = unique.map((a) => `mailto:${a}`);
@@ -68,8 +71,8 @@ export async function emailSubscriptions(trx: Db, addresses: readonly string[]):
     select url, '{notification}', secret, 'email', 'notification', 'notifications by email'
       from unnest(${urls}::text[], ${secrets}::text[]) as x(url, secret)
      order by url
-    on conflict (url) where format = 'email' do nothing`.execute(trx);
-  const found = await trx
+    on conflict (url) where format = 'email' do nothing`.execute(db);
+  const found = await db
     .selectFrom('webhook_subscriptions')
     .select(['id', 'url', 'active'])
     .where('format', '=', 'email')

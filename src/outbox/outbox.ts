@@ -1,5 +1,5 @@
 /** The outbox: events recorded with the changes they report, one delivery per subscriber; replays; pruning. */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
@@ -43,7 +43,7 @@ function checkEvent(input: EnqueueEventInput): string {
   return text;
 }
 
-async function insertEvent(trx: Db, input: EnqueueEventInput): Promise<string> {
+async function insertEvent(trx: Transaction<Database>, input: EnqueueEventInput): Promise<string> {
   checkEvent(input);
   const id = newEventId();
   await trx

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 /**
@@ -32,7 +32,7 @@ export function signalOutbox(): void {
 }
 
 /** Announces new due deliveries from inside the transaction that wrote them. */
-export async function announceDeliveries(trx: Kysely<Database>): Promise<void> {
+export async function announceDeliveries(trx: Transaction<Database>): Promise<void> {
   await sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.execute(trx);
   signalOutbox();
 }

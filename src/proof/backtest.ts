@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { aucInterval, caughtShare, liftAtTop, prAuc, rateAmong, rocAuc } from '../scoring/learn/metrics.js';
@@ -10,6 +10,8 @@ import { scoringSelect } from '../scoring/sql.js';
 import { loadObservations, type ObservationOptions } from './observations.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 10_000) / 10_000 : null);
 
@@ -28,7 +30,7 @@ export interface BacktestRow {
  * Percentile measures rank against the observations themselves; a measure
  * with one value across them carries no weight, as in a live run.
  */
-export async function scoreObservations(trx: Db, definition: ScorecardDefinition): Promise<{ rows: BacktestRow[]; uninformative: Set<string> }> {
+export async function scoreObservations(trx: Trx, definition: ScorecardDefinition): Promise<{ rows: BacktestRow[]; uninformative: Set<string> }> {
   const card: Scorecard = { id: 0, segment: null, version: 0, active: false, definition, createdAt: new Date(), activatedAt: null };
   await refreshDistributions(trx, percentileFeatures([card]), 'hs_distributions');
   const uninformative = await uninformativeInFeatures(trx, measuredFeatures([card]));

@@ -1,9 +1,11 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { CHURN_KINDS } from '../outcomes/schemas.js';
 import { loadFeatures } from '../scoring/recompute.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 export interface ObservationOptions {
   /** Score each account this many days before its outcome (default 90). */
@@ -20,7 +22,7 @@ export interface ObservationOptions {
  * table hs_targets (target_id, account_id, as_of, churned, arr, occurred_on)
  * and then hs_features for them, in the caller's transaction. Returns how many.
  */
-export async function loadObservations(trx: Db, options: ObservationOptions): Promise<number> {
+export async function loadObservations(trx: Trx, options: ObservationOptions): Promise<number> {
   await sql`create temp table if not exists hs_targets (target_id int8 primary key, account_id int8 not null, as_of timestamptz not null,
               churned boolean not null, arr float8, occurred_on date not null) on commit drop`.execute(trx);
   await sql`truncate hs_targets`.execute(trx);

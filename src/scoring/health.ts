@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { FeedPosition } from '../http/cursor.js';
 import { attribute, explain, type StoredScore } from './explain.js';
@@ -10,6 +10,8 @@ import { type PastScore, scoreAsOf } from './point-in-time.js';
 import { findScorecard, type Scorecard } from './scorecards.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
 const roundProbability = (p: number | null) => (p === null ? null : Math.round(p * 1000) / 1000);
@@ -104,7 +106,7 @@ async function describeHealth(db: Db, accountId: number, row: ScoreRow, at: Date
 }
 
 /** Records a CSM's manual adjustment of an account's score (the caller rescores it in the same transaction). */
-export async function addPulse(trx: Db, accountId: number, pulse: { adjustment: number; reason: string; author: string | null; expiresAt: string }) {
+export async function addPulse(trx: Trx, accountId: number, pulse: { adjustment: number; reason: string; author: string | null; expiresAt: string }) {
   await trx
     .insertInto('health_pulses')
     .values({ account_id: accountId, adjustment: pulse.adjustment, reason: pulse.reason, author: pulse.author, expires_at: pulse.expiresAt })

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { FEATURE_NAMES, FEATURES, type FeatureName, OBSERVED_COLUMNS, workspaceColumn } from './features.js';
@@ -11,6 +11,8 @@ import { compactUsage } from '../signals/usage-compaction.js';
 import { foldRescoreMarks } from './rescore-marks.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 export interface BandChange {
   accountId: number;
@@ -52,7 +54,7 @@ export type FeatureTargets =
 export const SCORING_WORK_MEM = '256MB';
 
 /** Fills temp table hs_features (dropped at commit), one row per target, keyed by target_id (the account id for accounts). */
-export async function loadFeatures(trx: Db, targets: FeatureTargets): Promise<number> {
+export async function loadFeatures(trx: Trx, targets: FeatureTargets): Promise<number> {
   await sql`select set_config('work_mem', ${SCORING_WORK_MEM}, true)
              where pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(${SCORING_WORK_MEM})`.execute(trx);
   await sql
@@ -95,7 +97,7 @@ const connected = (feature: string) => `${workspaceColumn(FEATURES[feature as Fe
 export const MIN_ACCOUNTS_FOR_INFORMATION = 20;
 
 /** Counts the distinct values of features over hs_features (all accounts, as of `at`) into feature_information. */
-export async function refreshInformation(trx: Db, features: string[], at: Date) {
+export async function refreshInformation(trx: Trx, features: string[], at: Date) {
   for (const feature of features) {
     if (!(FEATURE_NAMES as string[]).includes(feature)) throw new Error(`unknown feature ${feature}`);
     await trx.executeQuery(
@@ -127,7 +129,7 @@ export async function uninformativeFeatures(db: Db, at?: Date): Promise<Set<stri
 }
 
 /** Of these features, those with one value for everyone in hs_features now (previews and backtests judge their own population). */
-export async function uninformativeInFeatures(trx: Db, features: string[]): Promise<Set<string>> {
+export async function uninformativeInFeatures(trx: Trx, features: string[]): Promise<Set<string>> {
   if (features.length === 0) return new Set();
   for (const f of features) if (!(FEATURE_NAMES as string[]).includes(f)) throw new Error(`unknown feature ${f}`);
   const { rows } = await sql
@@ -153,7 +155,7 @@ export const percentileFeatures = (cards: Scorecard[]) => [
  * Quantile breakpoints of each percentile feature per segment ('' for none)
  * and over everyone ('*'), from hs_features, into `target`.
  */
-export async function refreshDistributions(trx: Db, features: string[], target: 'feature_distributions' | 'hs_distributions') {
+export async function refreshDistributions(trx: Trx, features: string[], target: 'feature_distributions' | 'hs_distributions') {
   if (target === 'hs_distributions') {
     await sql`create temp table if not exists hs_distributions (feature text, segment_key text, breakpoints float8[],
                 negated_breakpoints float8[], primary key (feature, segment_key)) on commit drop`.execute(trx);
@@ -227,7 +229,7 @@ export const scoringInput = (card: Scorecard, cards: Scorecard[], previous: 'cur
  * results: health_scores rows that changed (stamped for the sync feed), a
  * snapshot on every band change and the day's snapshot.
  */
-async function writeScores(trx: Db, card: Scorecard, cards: Scorecard[], at: Date, frozen: boolean, uninformative: ReadonlySet<string>) {
+async function writeScores(trx: Trx, card: Scorecard, cards: Scorecard[], at: Date, frozen: boolean, uninformative: ReadonlySet<string>) {
   const select = scoringSelect(card.definition, scoringInput(card, cards), 'feature_distributions', uninformative);
   const statement = `
 with computed as materialized (${select}),
@@ -283,7 +285,7 @@ select (select count(*)::int from computed) as accounts,
  * composition root passes the churn-risk alerts (src/alerts raiseAlerts), so
  * scoring itself depends on nothing downstream of it.
  */
-export type AfterScoring = (trx: Db, accountIds: number[] | null, result: RecomputeResult) => Promise<void>;
+export type AfterScoring = (trx: Trx, accountIds: number[] | null, result: RecomputeResult) => Promise<void>;
 
 declare module '../http/env.js' {
   interface AppVariables {

@@ -1,10 +1,12 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { activateVersion, nextVersion, type VersionedTable } from '../db/versions.js';
 import { jsonb } from '../db/params.js';
 import { DEFAULT_SCORECARD, type ScorecardDefinition, scorecardDefinitionSchema } from './scorecard.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 const SCORECARDS: VersionedTable = { table: 'scorecards', scope: 'segment_key' };
 
@@ -84,7 +86,7 @@ export async function createScorecardVersion(db: Db, segment: string | null, def
  * applies to for rescoring (the caller owns the transaction); undefined when
  * there is no such version.
  */
-export async function activateScorecard(trx: Db, id: number): Promise<Scorecard | undefined> {
+export async function activateScorecard(trx: Trx, id: number): Promise<Scorecard | undefined> {
   if (!(await activateVersion(trx, SCORECARDS, id))) return undefined;
   const activated = (await findScorecard(trx, id))!;
   const others = (await listScorecards(trx)).filter((s) => s.active && s.segment !== null).map((s) => s.segment!);

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inRetriedTransaction } from '../db/transaction.js';
 import { pause } from '../lib/pause.js';
@@ -13,7 +13,7 @@ import { pause } from '../lib/pause.js';
  * commit, and the next compaction waits for them.
  */
 export async function compactUsage(db: Kysely<Database>): Promise<number> {
-  const run = async (trx: Kysely<Database>) => {
+  const run = async (trx: Transaction<Database>) => {
     const { rows } = await sql<{ deltas: number }>`
       with moved as (
         delete from usage_daily_deltas returning account_id, day, metric, events, quantity, user_ids

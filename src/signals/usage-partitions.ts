@@ -1,9 +1,11 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { sqlState } from '../db/errors.js';
 import { monthExpired, monthsToPrepare, partitionMonth, retentionCutoff } from './partition-months.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 /** The tables partitioned by month (sql/0030). Retention drops partitions of usage_events only; rollups are kept. */
 export const USAGE_PARTITIONED_TABLES = ['usage_events', 'usage_daily', 'usage_daily_users'] as const;
@@ -25,7 +27,7 @@ const LOCK_TIMEOUT = '3s';
  * the default partition into it (sql/0030 usage_month_partition). Needs the
  * caller's transaction: the locks it takes are held until commit.
  */
-export async function createUsagePartition(trx: Db, table: UsagePartitionedTable, month: string): Promise<string | null> {
+export async function createUsagePartition(trx: Trx, table: UsagePartitionedTable, month: string): Promise<string | null> {
   await sql`set local lock_timeout = ${sql.lit(LOCK_TIMEOUT)}`.execute(trx);
   const { rows } = await sql<{ created: string | null }>`select usage_month_partition(${table}, ${month}::date) as created`.execute(trx);
   return rows[0]?.created ?? null;
@@ -58,7 +60,7 @@ export async function receivedSince(db: Db, partition: string, since: Date): Pro
 }
 
 /** Drops a partition and its rows. Needs the caller's transaction (lock timeout, see LOCK_TIMEOUT). */
-export async function dropUsagePartition(trx: Db, partition: string): Promise<void> {
+export async function dropUsagePartition(trx: Trx, partition: string): Promise<void> {
   await sql`set local lock_timeout = ${sql.lit(LOCK_TIMEOUT)}`.execute(trx);
   await sql`drop table ${sql.table(partition)}`.execute(trx);
 }
@@ -69,7 +71,7 @@ export async function dropUsagePartition(trx: Db, partition: string): Promise<vo
  * statistics to estimate joins over the whole table (the scoring queries join
  * usage_daily by account). Needs the caller's transaction (lock timeout).
  */
-export async function analyzeUsageTables(trx: Db): Promise<void> {
+export async function analyzeUsageTables(trx: Trx): Promise<void> {
   await sql`set local lock_timeout = ${sql.lit(LOCK_TIMEOUT)}`.execute(trx);
   await sql`analyze usage_events, usage_daily, usage_daily_users`.execute(trx);
 }
@@ -128,7 +130,7 @@ export async function dropExpiredUsagePartitions(
   retentionDays: number,
 ): Promise<{ partitionsDropped: number; keptForLateEvents: number; busy: number }> {
   const counts = { partitionsDropped: 0, keptForLateEvents: 0, busy: 0 };
-  const guarded = async (step: (trx: Db) => Promise<unknown>) => {
+  const guarded = async (step: (trx: Trx) => Promise<unknown>) => {
     try {
       await db.transaction().execute(step);
       return true;

@@ -1,9 +1,11 @@
 import { newWebhookSecret } from '../../encoding.js';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
 
 type Db = Kysely<Database>;
+/** A function taking it runs inside its caller's transaction. */
+type Trx = Transaction<Database>;
 
 /** The names webhook_sources accepts (sql/0003): lower case, digits, `_` and `-`, up to 63 characters. */
 export const SOURCE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -132,7 +134,7 @@ export async function liveSecrets(db: Db, name: string): Promise<string[]> {
  * transaction that applies the delivery: a concurrent redelivery waits on the
  * uncommitted row and then sees it, and a failed delivery leaves no row.
  */
-export async function claimWebhookMessage(trx: Db, source: string, webhookId: string): Promise<boolean> {
+export async function claimWebhookMessage(trx: Trx, source: string, webhookId: string): Promise<boolean> {
   const row = await trx
     .insertInto('inbound_webhook_messages')
     .values({ source, webhook_id: webhookId })
