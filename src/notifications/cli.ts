@@ -86,9 +86,7 @@ export async function notificationsCommand(args: string[], withDatabase: WithDat
       }),
       usage,
     );
-    const result = await withDatabase((db) =>
-      savePreferences(db, email, preferenceChanges(body)),
-    );
+    const result = await withDatabase((db) => savePreferences(db, email, preferenceChanges(body)));
     if (result === 'no_member') throw new Error(`${email} is not a team member`);
     if (result === 'no_channel') throw new Error('no such channel, or it is another person’s own channel');
     return show(result);

@@ -42,5 +42,6 @@ describe('npm run cli -- notifications', () => {
     expect(digests.code, digests.output).toBe(0);
     expect(digests.output).toMatch(/^digests due \d+, made \d+/m);
     expect((await c.cli('notifications', 'channels', 'remove', id)).code).toBe(0);
-  }, 120_000);
+  }); // fourteen CLI processes, each opening the embedded database: the suite's generous timeout
+
 });
