@@ -14,6 +14,7 @@ import { registerScoringRoutes } from './scoring/routes.js';
 import { registerOutcomeRoutes } from './outcomes/routes.js';
 import { registerProofRoutes } from './proof/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
+import { DatabaseUnavailableError } from './db/breaker.js';
 import { isDatabaseUnavailable, isTransientConflict } from './db/errors.js';
 import { within } from './db/deadline.js';
 import { ReplicaMonitor } from './db/read-routing.js';
@@ -150,6 +151,10 @@ export function createApp(deps: AppDeps) {
       // A deadlock or serialization failure rolled the request's transaction back: safe to retry.
       c.var.logger?.warn('transaction conflict', { requestId: c.var.requestId, ...errorFields(err) });
       return problemResponse(c, 'unavailable', 'a concurrent request conflicted with this one and its changes were rolled back; retry it', {}, { 'retry-after': '1' });
+    }
+    if (err instanceof DatabaseUnavailableError) {
+      // Refused before reaching the database (breaker open, or no connection free in time): expected, not logged per request.
+      return problemResponse(c, 'unavailable', err.message, {}, { 'retry-after': String(err.retryAfterSeconds) });
     }
     if (isDatabaseUnavailable(err)) {
       // Lost or refused connection, or PostgreSQL restarting: the request failed as a whole; the client retries.
