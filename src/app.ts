@@ -102,6 +102,7 @@ export function createApp(deps: AppDeps) {
     });
   });
   if (deps.requestTimeoutMs) app.use(answerWithin(deps.requestTimeoutMs));
+  app.use(router.dotSegments());
   const limitBody = bodyLimit({
     maxSize: deps.bodyLimitBytes ?? 10 * 1024 * 1024,
     onError: () => {
@@ -128,7 +129,8 @@ export function createApp(deps: AppDeps) {
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);
-    if (allowed.length > 0) {
+    // The method is allowed on a path of this shape but nothing matched (a trailing slash, say): no such resource.
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       throw new DomainError('method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, {
         allow: allowed,
       });

@@ -105,7 +105,8 @@ async function main() {
     const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
     startupPlanning.abort();
     await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)]), localAdmin?.close(), Promise.race([planned, grace(1_000)])]);
-    await Promise.race([Promise.all([database.close(), replica?.close()]), grace(500)]);
+    // While the database is away, closing its connections cannot be acknowledged: not waited for.
+    await Promise.race([Promise.all([database.close(), replica?.close()]), grace(database.breaker?.isOpen ? 0 : 500)]);
     logger.info('stopped', { signal, ms: Math.round(performance.now() - started) });
     process.exit(0);
   };

@@ -129,8 +129,12 @@ export const createRuleSetSchema = z.object({ definition: ruleSetDefinitionSchem
 export const ruleSetIdParams = alertIdParams;
 
 export const poolMemberParams = z.object({
-  member: text(200)
-    .regex(/^[^/\s][^/]*$/, 'must not start with a space or contain a slash')
+  // Not trimmed: a path value is taken as sent or refused (#24).
+  member: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^(?!\.\.?$)[^/\s\u0000](?:[^/\u0000]*[^/\s\u0000])?$/, 'must not start or end with a space or control character, contain a slash or NUL, or be . or ..')
     .meta({ example: 'sam@example.com' }),
 });
 export const poolSchema = z.object({

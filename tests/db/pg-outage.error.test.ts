@@ -133,7 +133,8 @@ describe.skipIf(skipReason !== undefined)('PostgreSQL stops under load', () => {
     const probe = (async () => {
       while (!stop) {
         const res = await fetch(`${a.base}/readyz`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
-        if (outage !== 'before') readyz[outage].push(res?.status ?? 0);
+        const phase = outage as 'before' | 'during' | 'after';
+        if (phase !== 'before') readyz[phase].push(res?.status ?? 0);
         await res?.body?.cancel();
         await new Promise((r) => setTimeout(r, 100));
       }
