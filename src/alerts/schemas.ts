@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { csvPattern } from '../http/openapi-rules.js';
 import { feedCursorSchema } from '../http/cursor.js';
 import { ruleSetDefinitionSchema, SEVERITIES } from './rules.js';
 
@@ -22,7 +23,10 @@ const csvOf = <T extends string>(values: readonly T[], what: string) =>
       }
       return parts as T[];
     })
-    .meta({ description: `One or more ${what}, comma-separated: ${values.join(', ')}` });
+    .meta({
+      description: `One or more ${what}, comma-separated: ${values.join(', ')}`,
+      pattern: csvPattern(values),
+    });
 
 export const alertIdParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 53 - 1) });
 

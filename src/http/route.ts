@@ -6,6 +6,7 @@ import { idempotency, idempotencyHeaderSchema } from '../idempotency/middleware.
 import type { AppEnv } from './env.js';
 import { checkUrlEncoding, fieldErrors, inspectValue, readJsonBody, strictSchema } from './input.js';
 import { DomainError, type FieldError, problemResponse } from './problem.js';
+import { objectRules } from './openapi-rules.js';
 import { problemSchema } from './schemas.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -53,6 +54,12 @@ export interface RouteSpec<S extends RequestSchemas> {
    */
   documentedBody?: z.ZodType;
   responses: Record<number, ResponseSpec>;
+  /**
+   * Rules the handler checks that no field schema states (a time that must
+   * be in the future, enough outcomes for a fit): published as `x-rules`
+   * (#24), so a schema-valid request refused for one of them was predicted.
+   */
+  rules?: { field?: string; rule: string }[];
   /** Extra middleware run after auth and validation, before the handler. */
   use?: MiddlewareHandler<AppEnv>[];
   /**
@@ -113,7 +120,7 @@ const validate = (target: Target, schema: z.ZodType | undefined): MiddlewareHand
     if (target === 'param') {
       // A path value is taken as sent or refused, never quietly changed (trimmed, say) into another one.
       const changed = Object.entries(value as Record<string, unknown>)
-        .filter(([k, v]) => typeof v === 'string' && typeof (result.data as Record<string, unknown>)[k] === 'string' && (result.data as Record<string, unknown>)[k] !== v)
+        .filter(([k, v]) => typeof v === 'string' && v.trim() !== v && (result.data as Record<string, unknown>)[k] !== v)
         .map(([k]) => ({ field: `params.${k}`, message: 'must not start or end with whitespace or control characters', code: 'invalid_format' }));
       if (changed.length > 0) return validationProblem(c, changed);
     }
@@ -286,6 +293,10 @@ export class Router {
           : {}),
       };
     }
+    const rules = [
+      ...(spec.rules ?? []),
+      ...(['params', 'query'] as const).flatMap((part) => objectRules(request[part]).map((rule) => ({ field: part, rule }))),
+    ];
     return {
       operationId: spec.operationId,
       summary: spec.summary,
@@ -293,6 +304,7 @@ export class Router {
       tags: spec.tags,
       security: spec.scope ? [{ apiKey: [spec.scope] }] : [],
       ...(spec.scope ? { 'x-required-scope': spec.scope } : {}),
+      ...(rules.length ? { 'x-rules': rules } : {}),
       requestParams: {
         ...(request.params ? { path: request.params as never } : {}),
         ...(request.query ? { query: request.query as never } : {}),
