@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../jobs/registry.js';
@@ -26,6 +27,18 @@ beforeAll(async () => {
 }, 900_000);
 afterAll(() => s?.close());
 
+/** One request on a connection of its own (a kept-alive one can close under a busy event loop and fail the next request before it is sent). */
+const get = (path: string) =>
+  new Promise<number>((resolve, reject) => {
+    const { hostname, port } = new URL(s.url);
+    const req = request({ hostname, port, path, agent: false, headers: { authorization: `Bearer ${s.adminKey}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
 describe.skipIf(onServer())('requests on the embedded database while jobs run', () => {
   it(`every request is answered within ${LIMIT_MS} ms while each job runs`, async () => {
     const report: string[] = [];
@@ -39,8 +52,7 @@ describe.skipIf(onServer())('requests on the embedded database while jobs run', 
       const client = (async () => {
         for (let n = 0; !done; n++) {
           const started = performance.now();
-          const res = await s.call('GET', n % 2 ? '/v1/accounts?limit=5' : '/readyz');
-          await res.body?.cancel();
+          await get(n % 2 ? '/v1/accounts?limit=5' : '/readyz');
           latencies.push(performance.now() - started);
         }
       })();
@@ -53,6 +65,7 @@ describe.skipIf(onServer())('requests on the embedded database while jobs run', 
       await client;
       const worst = Math.max(...latencies);
       report.push(`${job.name}: ran ${Math.round(jobMs)} ms, ${latencies.length} requests, slowest ${Math.round(worst)} ms`);
+      console.log(report.at(-1));
       if (worst > LIMIT_MS) slow.push(`${job.name}: a request waited ${Math.round(worst)} ms`);
     }
     console.log(`embedded latency with ${ACCOUNTS} demo accounts:\n  ${report.join('\n  ')}`);
