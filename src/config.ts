@@ -32,7 +32,7 @@ export const configSchema = z.object({
   DATABASE_MAX_WAITING: z.coerce.number().int().min(0).max(1_000_000).default(1000),
 
   // Scheduled jobs (docs/jobs.md).
-  /** Run the job scheduler (jobs/registry.ts) in this process. */
+  /** Run the job scheduler (src/compose/jobs.ts) in this process. */
   JOBS_ENABLED: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes')

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../logger.js';
-import { within } from './deadline.js';
+import { within } from '../lib/deadline.js';
 
 /**
  * Refused before it reached the database: the breaker is open (the database

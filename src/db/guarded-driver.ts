@@ -1,6 +1,6 @@
 import type { DatabaseConnection, Dialect, Driver, Kysely, QueryCompiler, TransactionSettings } from 'kysely';
 import { type CircuitBreaker, DatabaseUnavailableError } from './breaker.js';
-import { within } from './deadline.js';
+import { within } from '../lib/deadline.js';
 import { isDatabaseUnavailable } from './errors.js';
 
 export interface GateOptions {

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../jobs/registry.js';
+import { registry } from '../../src/compose/jobs.js';
 import { generateDemo } from '../../src/demo/generate.js';
 import { createLogger } from '../../src/logger.js';
 import { onServer } from '../support/db.js';
