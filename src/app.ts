@@ -16,6 +16,7 @@ import { registerScoringRoutes } from './scoring/routes.js';
 import { registerOutcomeRoutes } from './outcomes/routes.js';
 import { registerProofRoutes } from './proof/routes.js';
 import { registerSignalRoutes } from './signals/routes.js';
+import { DatabaseUnavailableError } from './db/breaker.js';
 import { isDatabaseUnavailable, isTransientConflict } from './db/errors.js';
 import { within } from './lib/deadline.js';
 import { ReplicaMonitor } from './db/read-routing.js';
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps) {
     });
   });
   if (deps.requestTimeoutMs) app.use(answerWithin(deps.requestTimeoutMs));
+  app.use(router.dotSegments());
   const limitBody = bodyLimit({
     maxSize: deps.bodyLimitBytes ?? 10 * 1024 * 1024,
     onError: () => {
@@ -131,7 +133,8 @@ export function createApp(deps: AppDeps) {
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);
-    if (allowed.length > 0) {
+    // The method is allowed on a path of this shape but nothing matched (a trailing slash, say): no such resource.
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       throw new DomainError('method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, {
         allow: allowed,
       });
@@ -154,6 +157,10 @@ export function createApp(deps: AppDeps) {
       // A deadlock or serialization failure rolled the request's transaction back: safe to retry.
       c.var.logger?.warn('transaction conflict', { requestId: c.var.requestId, ...errorFields(err) });
       return problemResponse(c, 'unavailable', 'a concurrent request conflicted with this one and its changes were rolled back; retry it', {}, { 'retry-after': '1' });
+    }
+    if (err instanceof DatabaseUnavailableError) {
+      // Refused before reaching the database (breaker open, or no connection free in time): expected, not logged per request.
+      return problemResponse(c, 'unavailable', err.message, {}, { 'retry-after': String(err.retryAfterSeconds) });
     }
     if (isDatabaseUnavailable(err)) {
       // Lost or refused connection, or PostgreSQL restarting: the request failed as a whole; the client retries.

@@ -26,6 +26,10 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   /** Connections in the postgres.js pool of one process. */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  /** How long a request may wait for a free connection of the pool, ms; then 503 + Retry-After (docs/outages.md). */
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Requests that may wait for a free connection at once; more get 503 + Retry-After at once. */
+  DATABASE_MAX_WAITING: z.coerce.number().int().min(0).max(1_000_000).default(1000),
 
   // Scheduled jobs (docs/jobs.md).
   /** Run the job scheduler (src/compose/jobs.ts) in this process. */

@@ -32,10 +32,17 @@ async function main() {
     console.error('healthscore: invalid configuration:\n  - DATABASE_READ_URL: needs DATABASE_URL (the embedded database has no replica)');
     process.exit(1);
   }
-  const database = await openDatabase(config, { owner: 'the service (npm start)' });
+  const database = await openDatabase(config, { owner: 'the service (npm start)', logger });
   // Lag-tolerant reads (feeds, lists, exports) go to the replica while it keeps up (src/db/read-routing.ts).
   const replica = config.DATABASE_READ_URL
-    ? createPostgresDb({ url: config.DATABASE_READ_URL, max: config.DATABASE_POOL_MAX, connectTimeoutSeconds: 2 })
+    ? createPostgresDb({
+        url: config.DATABASE_READ_URL,
+        max: config.DATABASE_POOL_MAX,
+        connectTimeoutSeconds: 2,
+        acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+        maxWaiting: config.DATABASE_MAX_WAITING,
+        logger,
+      })
     : undefined;
   const applied = await migrate(database.db);
   logger.info('database ready', { kind: database.kind, migrationsApplied: applied });
@@ -94,13 +101,14 @@ async function main() {
     setTimeout(() => {
       logger.warn('shutdown took too long; exiting anyway');
       process.exit(0);
-    }, 1_900).unref();
+    }, 1_700).unref();
     server.close();
     server.closeIdleConnections();
     const grace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
     startupPlanning.abort();
     await Promise.allSettled([jobs?.stop(1_000), Promise.race([outbox?.stop(), grace(1_000)]), localAdmin?.close(), Promise.race([planned, grace(1_000)])]);
-    await Promise.race([Promise.all([database.close(), replica?.close()]), grace(500)]);
+    // While the database is away, closing its connections cannot be acknowledged: not waited for.
+    await Promise.race([Promise.all([database.close(), replica?.close()]), grace(database.breaker?.isOpen ? 0 : 500)]);
     logger.info('stopped', { signal, ms: Math.round(performance.now() - started) });
     process.exit(0);
   };

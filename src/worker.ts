@@ -89,9 +89,9 @@ export default {
       throw err;
     }
     // One client per request: Workers may not share sockets across requests. Clients connect on their first query.
-    const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
+    const { db, close } = createPostgresDb({ url: connectionString(env), max: 1, breaker: false });
     const replicaUrl = env.HYPERDRIVE_READ?.connectionString ?? readUrl;
-    const replica = replicaUrl ? createPostgresDb({ url: replicaUrl, max: 1, connectTimeoutSeconds: 2 }) : undefined;
+    const replica = replicaUrl ? createPostgresDb({ url: replicaUrl, max: 1, connectTimeoutSeconds: 2, breaker: false }) : undefined;
     try {
       return await app.fetch(request, { ...env, db, readDb: replica?.db } satisfies RequestEnv, ctx);
     } finally {
@@ -104,14 +104,14 @@ export default {
     const { logger, settings } = runtimeFor(env);
     logger.info('cron trigger', { cron: controller.cron, scheduledTime: controller.scheduledTime });
     // The job registry (src/compose/jobs.ts), claimed exactly as on Node: one run per occurrence.
-    const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
+    const { db, close } = createPostgresDb({ url: connectionString(env), max: 1, breaker: false });
     try {
       // Each job on its own connection, side by side (a trigger fires at most three jobs; Workers allow six connections).
       await dispatchCronTrigger(db, controller, {
         jobs: registry,
         logger,
         settings,
-        connect: () => createPostgresDb({ url: connectionString(env), max: 1 }),
+        connect: () => createPostgresDb({ url: connectionString(env), max: 1, breaker: false }),
       });
     } finally {
       ctx.waitUntil(close());

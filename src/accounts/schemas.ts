@@ -6,7 +6,7 @@ export const externalIdSchema = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[^\s/\u0000][^/\u0000]*$/, 'must not start with a space or contain a slash or NUL')
+  .regex(/^(?!\.\.?$)[^\s/\u0000][^/\u0000]*$/, 'must not start with a space, contain a slash or NUL, or be . or ..')
   .meta({ description: "The CRM's id for the account", example: 'acme-001' });
 
 const isTimeZone = (tz: string) => {

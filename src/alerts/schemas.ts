@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { csvPattern } from '../http/openapi-rules.js';
 import { feedCursorSchema } from '../http/cursor.js';
 import { ruleSetDefinitionSchema, SEVERITIES } from './rules.js';
 
@@ -22,7 +23,10 @@ const csvOf = <T extends string>(values: readonly T[], what: string) =>
       }
       return parts as T[];
     })
-    .meta({ description: `One or more ${what}, comma-separated: ${values.join(', ')}` });
+    .meta({
+      description: `One or more ${what}, comma-separated: ${values.join(', ')}`,
+      pattern: csvPattern(values),
+    });
 
 export const alertIdParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 53 - 1) });
 
@@ -129,8 +133,12 @@ export const createRuleSetSchema = z.object({ definition: ruleSetDefinitionSchem
 export const ruleSetIdParams = alertIdParams;
 
 export const poolMemberParams = z.object({
-  member: text(200)
-    .regex(/^[^/\s][^/]*$/, 'must not start with a space or contain a slash')
+  // Not trimmed: a path value is taken as sent or refused (#24).
+  member: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^(?!\.\.?$)[^/\s\u0000](?:[^/\u0000]*[^/\s\u0000])?$/, 'must not start or end with a space or control character, contain a slash or NUL, or be . or ..')
     .meta({ example: 'sam@example.com' }),
 });
 export const poolSchema = z.object({

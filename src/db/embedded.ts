@@ -2,6 +2,7 @@ import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { Listen } from './postgres.js';
+import { markSingleSession } from './session.js';
 import type { Database } from './schema.js';
 import { parseDate, parseInt8, parseNumeric } from './types.js';
 
@@ -23,6 +24,7 @@ export async function createEmbeddedDb(dataDir?: string, loadDataDir?: Blob) {
     },
   });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pg) });
+  markSingleSession(db);
   const listen: Listen = async (channel, onNotify) => {
     const unlisten = await pg.listen(channel, () => onNotify());
     return () => unlisten();

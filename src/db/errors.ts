@@ -25,6 +25,8 @@ const CONNECTION_CODES = new Set([
   'ETIMEDOUT',
   'ENOTFOUND',
   'EAI_AGAIN',
+  // src/db/breaker.ts: refused before reaching the database (breaker open, no connection free in time).
+  'DATABASE_UNAVAILABLE',
 ]);
 
 /**

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 import { lockDataDir } from './lock.js';
 import { migrateToLatest, type ReadMigrationSql } from './migrations.js';
 import { createPostgresDb } from './postgres.js';
@@ -13,11 +14,18 @@ export const readMigrationFile: ReadMigrationSql = (name) =>
  * set, else embedded PostgreSQL persisted under DATA_DIR.
  */
 export async function openDatabase(
-  config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_MAX'>,
-  options: { owner?: string } = {},
+  config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_MAX'> & Partial<Pick<Config, 'DATABASE_ACQUIRE_TIMEOUT_MS' | 'DATABASE_MAX_WAITING'>>,
+  options: { owner?: string; logger?: Logger } = {},
 ) {
   if (config.DATABASE_URL) {
-    return { ...createPostgresDb({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX }), kind: 'postgres' as const };
+    const pool = createPostgresDb({
+      url: config.DATABASE_URL,
+      max: config.DATABASE_POOL_MAX,
+      acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+      maxWaiting: config.DATABASE_MAX_WAITING,
+      logger: options.logger,
+    });
+    return { ...pool, kind: 'postgres' as const };
   }
   await mkdir(config.DATA_DIR, { recursive: true });
   // One process at a time on the embedded files (src/db/lock.ts): a CLI command beside a running service is refused, clearly.
@@ -28,6 +36,7 @@ export async function openDatabase(
     return {
       db,
       listen,
+      breaker: undefined,
       close: async () => {
         await close();
         release();

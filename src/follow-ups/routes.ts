@@ -124,6 +124,7 @@ export function registerFollowUpRoutes(router: Router) {
         'The time is moved forward to the assignee’s next working moment when it falls outside their working hours. A missed follow-up is scheduled again; `follow_up.due` fires again at the new time.',
       tags,
       request: { params: idParams, body: rescheduleBodySchema },
+      rules: [{ field: 'body.dueAt', rule: `must not be in the past, nor more than ${MAX_RESCHEDULE_DAYS} days ahead (422)` }],
       responses: { ...actionResponses('The rescheduled follow-up'), 422: { description: 'The time is in the past or more than two years ahead' } },
     },
     async (c, { params, body }) => {

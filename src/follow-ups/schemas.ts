@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { feedCursorSchema } from '../http/cursor.js';
+import { csvPattern } from '../http/openapi-rules.js';
 import { KINDS, playbookDefinitionSchema, playbookKeySchema } from './playbooks.js';
 import { isValidTimeZone, parseClock } from './working-time.js';
 
@@ -42,7 +43,7 @@ export const listQuerySchema = z.object({
       return list as (typeof STATUSES)[number][];
     })
     .optional()
-    .meta({ description: 'One status or a comma-separated list, e.g. `scheduled,missed`' }),
+    .meta({ description: 'One status or a comma-separated list, e.g. `scheduled,missed`', pattern: csvPattern(STATUSES) }),
   due_from: dateTime.optional().meta({ description: 'Due at or after (ISO 8601 with offset)' }),
   due_to: dateTime.optional().meta({ description: 'Due before (ISO 8601 with offset)' }),
   account: z.string().min(1).max(200).optional().meta({ description: 'Only this account (external id)' }),

@@ -14,6 +14,8 @@ export type Keyset<S extends readonly PartKind[]> = { -readonly [I in keyof S]: 
 
 const NOT_OURS = 'not a cursor this API issued; start again without one';
 const DESCRIPTION = 'Opaque cursor from a previous page’s `nextCursor`';
+/** base64url of a JSON array: what every cursor looks like (only the API's own decode, though). */
+const CURSOR_PATTERN = '^W[A-Za-z0-9_-]*$';
 
 export const encodeKeyset = (key: readonly (number | string)[]): string => base64Url(new TextEncoder().encode(JSON.stringify(key)));
 
@@ -49,7 +51,7 @@ export const keysetCursorSchema = <const S extends readonly PartKind[]>(shape: S
       }
       return key;
     })
-    .meta({ description: DESCRIPTION });
+    .meta({ description: DESCRIPTION, pattern: CURSOR_PATTERN, 'x-rule': NOT_OURS });
 
 /** The position in a change feed or an id-ordered list: (sequence, id); lists by id alone use seq 0. */
 export type FeedPosition = { seq: number; id: number };
@@ -63,4 +65,4 @@ export function decodeCursor(cursor: string): FeedPosition | undefined {
 
 export const feedCursorSchema = keysetCursorSchema(['int', 'int'], 200)
   .transform(([seq, id]): FeedPosition => ({ seq, id }))
-  .meta({ description: DESCRIPTION });
+  .meta({ description: DESCRIPTION, pattern: CURSOR_PATTERN, 'x-rule': NOT_OURS });

@@ -9,6 +9,13 @@ import { DomainError, type FieldError } from './problem.js';
  * otherwise be silently ignored (unknown fields and query parameters).
  */
 
+/**
+ * A UTF-16 surrogate without its pair (`"\ud800"` in JSON): not a character,
+ * and PostgreSQL would store it as U+FFFD.
+ */
+const hasLoneSurrogate = (s: string) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+const LONE_SURROGATE = 'must not contain a lone surrogate (a \\uD800-\\uDFFF escape without its pair): it is not a character';
+
 /** Deepest nesting a JSON body may have, counting the body itself as level 1. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -31,7 +38,9 @@ export function inspectValue(value: unknown, prefix: string, schema?: z.ZodType,
   while (stack.length > 0 && errors.length < 20) {
     const { value: v, path, depth, schema: at, perItem } = stack.pop()!;
     if (typeof v === 'string') {
-      if (!perItem && v.includes('\u0000')) errors.push({ field: path, message: 'must not contain NUL characters', code: 'nul_character' });
+      if (perItem) continue;
+      if (v.includes('\u0000')) errors.push({ field: path, message: 'must not contain NUL characters', code: 'nul_character' });
+      else if (hasLoneSurrogate(v)) errors.push({ field: path, message: LONE_SURROGATE, code: 'invalid_unicode' });
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
@@ -45,6 +54,11 @@ export function inspectValue(value: unknown, prefix: string, schema?: z.ZodType,
       const itemPath = path === '' ? key : `${path}.${key}`;
       if (!itemsPerItem && key.includes('\u0000')) {
         errors.push({ field: itemPath.replaceAll('\u0000', '\\u0000'), message: 'field names must not contain NUL characters', code: 'nul_character' });
+        continue;
+      }
+      if (!itemsPerItem && hasLoneSurrogate(key)) {
+        const shown = itemPath.replace(/[\ud800-\udfff]/g, (u) => `\\u${u.charCodeAt(0).toString(16)}`);
+        errors.push({ field: shown, message: `field names ${LONE_SURROGATE}`, code: 'invalid_unicode' });
         continue;
       }
       stack.push({ value: item, path: itemPath, depth: depth + 1, schema: at === undefined ? undefined : childSchema(at, key), perItem: itemsPerItem });

@@ -5,7 +5,8 @@ import { type Scope, requireScope } from '../auth/middleware.js';
 import { idempotency, idempotencyHeaderSchema } from '../idempotency/middleware.js';
 import type { AppEnv } from './env.js';
 import { checkUrlEncoding, fieldErrors, inspectValue, readJsonBody, strictSchema } from './input.js';
-import { type FieldError, problemResponse } from './problem.js';
+import { DomainError, type FieldError, problemResponse } from './problem.js';
+import { objectRules } from './openapi-rules.js';
 import { problemSchema } from './schemas.js';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -53,6 +54,12 @@ export interface RouteSpec<S extends RequestSchemas> {
    */
   documentedBody?: z.ZodType;
   responses: Record<number, ResponseSpec>;
+  /**
+   * Rules the handler checks that no field schema states (a time that must
+   * be in the future, enough outcomes for a fit): published as `x-rules`
+   * (#24), so a schema-valid request refused for one of them was predicted.
+   */
+  rules?: { field?: string; rule: string }[];
   /** Extra middleware run after auth and validation, before the handler. */
   use?: MiddlewareHandler<AppEnv>[];
   /**
@@ -110,6 +117,13 @@ const validate = (target: Target, schema: z.ZodType | undefined): MiddlewareHand
     }
     const result = await checked.safeParseAsync(value);
     if (!result.success) return validationProblem(c, fieldErrors(result.error.issues, prefix, schema));
+    if (target === 'param') {
+      // A path value is taken as sent or refused, never quietly changed (trimmed, say) into another one.
+      const changed = Object.entries(value as Record<string, unknown>)
+        .filter(([k, v]) => typeof v === 'string' && v.trim() !== v && (result.data as Record<string, unknown>)[k] !== v)
+        .map(([k]) => ({ field: `params.${k}`, message: 'must not start or end with whitespace or control characters', code: 'invalid_format' }));
+      if (changed.length > 0) return validationProblem(c, changed);
+    }
     c.req.addValidatedData(target, result.data as never);
     await next();
   };
@@ -125,6 +139,26 @@ const checkEncoding =
 
 const toHonoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}/?$`);
+const literalPattern = (path: string) => new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
+
+const decodeSegment = (segment: string) => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+const isDotSegment = (segment: string) => segment === '.' || segment === '..';
+
+/**
+ * The path as the client sent it, before URL parsing resolved `.` and `..`
+ * segments away (`/v1/accounts/.` arrives as `/v1/accounts/`): on Node the
+ * raw request target; elsewhere nothing (Workers see the resolved URL only).
+ */
+const rawPath = (c: Context<AppEnv>): string | undefined => {
+  const url = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
+  return typeof url === 'string' && url.startsWith('/') ? url.split('?')[0] : undefined;
+};
 
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
 /** The problems any operation of a kind can answer, declared so clients (and fuzzers) can rely on the list. */
@@ -161,7 +195,7 @@ const standardProblems = (shape: { scoped: boolean; params: boolean; body: boole
  */
 export class Router {
   readonly paths: ZodOpenApiPathsObject = {};
-  private readonly patterns: { method: Method; pattern: RegExp }[] = [];
+  private readonly patterns: { method: Method; pattern: RegExp; literal: RegExp }[] = [];
 
   /** `rateLimit`: per-API-key limit, run right after authentication on every operation that needs a key. */
   constructor(
@@ -195,8 +229,36 @@ export class Router {
       } as RouteInput<S>);
     });
 
-    this.patterns.push({ method: spec.method, pattern: pathPattern(spec.path) });
+    this.patterns.push({ method: spec.method, pattern: pathPattern(spec.path), literal: literalPattern(spec.path) });
     this.paths[spec.path] = { ...this.paths[spec.path], [spec.method]: this.operation(spec, request) };
+  }
+
+  /**
+   * Middleware for the app: a request whose raw path has a `.` or `..`
+   * segment (`/v1/accounts/.`) is answered for the operation it names, not
+   * for the path its URL resolves to: 400 naming the path parameter that
+   * holds the dot segment (no value of a path parameter can be one), 405 if
+   * the operation has another method, else 404.
+   */
+  dotSegments(): MiddlewareHandler<AppEnv> {
+    return async (c, next) => {
+      const raw = rawPath(c);
+      const segments = raw?.split('/').map(decodeSegment);
+      if (!raw || !segments!.some(isDotSegment)) return next();
+      const literal = segments!.join('/');
+      const matches = this.patterns.map((p) => ({ ...p, match: p.literal.exec(literal) })).filter((p) => p.match);
+      const own = matches.find((p) => p.method.toUpperCase() === c.req.method);
+      if (own) {
+        const errors = Object.entries(own.match!.groups ?? {})
+          .filter(([, v]) => isDotSegment(v))
+          .map(([k]) => ({ field: `params.${k}`, message: 'must not be . or .. (a URL path resolves such a segment away)', code: 'invalid_format' }));
+        if (errors.length > 0) return validationProblem(c, errors);
+      } else if (matches.length > 0) {
+        const allow = matches.map((p) => p.method.toUpperCase());
+        throw new DomainError('method_not_allowed', `${c.req.method} is not allowed here; use ${allow.join(', ')}`, { allow });
+      }
+      throw new DomainError('not_found', `no route for ${c.req.method} ${raw}`);
+    };
   }
 
   /** Methods registered for a path, for 405 and its Allow header. */
@@ -231,6 +293,10 @@ export class Router {
           : {}),
       };
     }
+    const rules = [
+      ...(spec.rules ?? []),
+      ...(['params', 'query'] as const).flatMap((part) => objectRules(request[part]).map((rule) => ({ field: part, rule }))),
+    ];
     return {
       operationId: spec.operationId,
       summary: spec.summary,
@@ -238,6 +304,7 @@ export class Router {
       tags: spec.tags,
       security: spec.scope ? [{ apiKey: [spec.scope] }] : [],
       ...(spec.scope ? { 'x-required-scope': spec.scope } : {}),
+      ...(rules.length ? { 'x-rules': rules } : {}),
       requestParams: {
         ...(request.params ? { path: request.params as never } : {}),
         ...(request.query ? { query: request.query as never } : {}),

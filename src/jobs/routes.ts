@@ -43,7 +43,7 @@ const runCursorSchema = feedCursorSchema.transform((position, ctx) => {
     return z.NEVER;
   }
   return position.id;
-});
+}).meta({ 'x-rule': 'not a cursor this API issued; start again without one' });
 
 const runsQuerySchema = z.object({
   job: z.string().regex(JOB_NAME_PATTERN, 'must be a job name').optional(),

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import { Cron } from 'croner';
+import { databaseBack } from '../db/breaker.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import { errorFields, type Logger } from '../logger.js';
 import { CLOCK_TOLERANCE_MS, type CompiledCron, compileCron, dueOccurrences } from './cron.js';
@@ -60,6 +62,8 @@ export class JobScheduler {
   private task: Cron | undefined;
   private stopped = false;
   private lastReap = -Infinity;
+  /** Set while the database is away: ticks do nothing until it is back (src/db/breaker.ts). */
+  private waitingForDatabase: Promise<void> | undefined;
   /** Aborted by stop(): running handlers wind down and hand their occurrences back. */
   private readonly shutdown = new AbortController();
 
@@ -86,12 +90,13 @@ export class JobScheduler {
    * when all of them have settled.
    */
   async tick(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.waitingForDatabase) return;
     if (performance.now() - this.lastReap > 60_000) {
       this.lastReap = performance.now();
       await reapExpiredRuns(this.options.db).catch((err) =>
-        this.options.logger.warn('reaping expired job runs failed', errorFields(err)),
+        isDatabaseUnavailable(err) ? this.waitForDatabase(err) : this.options.logger.warn('reaping expired job runs failed', errorFields(err)),
       );
+      if (this.waitingForDatabase) return;
     }
     await Promise.all(this.options.jobs.map((job) => this.pumps.get(job.name) ?? this.startPump(job)));
   }
@@ -119,6 +124,16 @@ export class JobScheduler {
       const handedBack = await handBackRuns(this.options.db, { replica: this.replica }).catch(() => 0);
       this.options.logger.info('job runs still in progress at shutdown were handed back', { jobs: [...this.pumps.keys()], handedBack });
     }
+  }
+
+  /** Said once per outage; the ticks then wait for the database instead of failing every second. */
+  private waitForDatabase(err: unknown): void {
+    if (this.waitingForDatabase || this.stopped) return;
+    this.options.logger.warn('jobs wait for the database', { error: err instanceof Error ? err.message : String(err) });
+    this.waitingForDatabase = databaseBack(this.options.db, this.shutdown.signal).then(() => {
+      this.waitingForDatabase = undefined;
+      if (!this.stopped) this.options.logger.info('jobs resume: the database is back');
+    });
   }
 
   private startPump(job: JobDefinition): Promise<void> {
@@ -154,7 +169,8 @@ export class JobScheduler {
           });
         } catch (err) {
           // Not marked as looked at: the next tick tries again while it is recent.
-          logger.error('job claim failed', { ...fields, ...errorFields(err) });
+          if (isDatabaseUnavailable(err)) this.waitForDatabase(err);
+          else logger.error('job claim failed', { ...fields, ...errorFields(err) });
           return;
         }
         if (result.status === 'too-early') {

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { databaseBack } from '../db/breaker.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { within } from '../lib/deadline.js';
 import type { Config } from '../config.js';
 import type { Listen } from '../db/postgres.js';
@@ -210,6 +212,8 @@ export class OutboxWorker {
   private readonly listen: Listen | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly reserve: { claim: ClaimedDelivery; claimedAt: number }[] = [];
+  /** Aborted by stop(): a pump waiting for the database gives up waiting. */
+  private stopping = new AbortController();
 
   constructor(options: OutboxWorkerOptions) {
     this.s = resolve(options);
@@ -224,6 +228,7 @@ export class OutboxWorker {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    this.stopping = new AbortController();
     this.unsubscribe = onOutboxSignal(() => this.wake());
     // A notification comes after the commit: one look finds the rows.
     this.unlisten = this.listen?.(OUTBOX_CHANNEL, () => this.kick()).catch((err: unknown) => {
@@ -248,9 +253,12 @@ export class OutboxWorker {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping.abort();
     this.unsubscribe?.();
-    const unlisten = await this.unlisten;
-    await unlisten?.().catch(() => {});
+    // UNLISTEN needs the database: while it is away, stopping does not wait for it.
+    const brief = <T>(p: Promise<T> | undefined) => Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 300).unref?.())]);
+    const unlisten = await brief(this.unlisten);
+    await brief(unlisten?.().catch(() => {}));
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.pumping;
@@ -321,7 +329,15 @@ export class OutboxWorker {
         const timeoutMs = this.s.databaseStepTimeoutMs;
         claims = await within(claimDueDeliveries(this.s.db, { limit: wanted, leaseMs: this.s.leaseMs }), timeoutMs, () => new Error(`no claim within ${timeoutMs} ms`));
       } catch (err) {
-        if (this.running) this.s.logger.error('webhook claim failed', { error: err instanceof Error ? err.message : String(err) });
+        if (!this.running) return;
+        if (isDatabaseUnavailable(err)) {
+          // Said once per outage; the worker then waits for the database instead of failing every poll.
+          this.s.logger.warn('webhook worker waits for the database', { error: err instanceof Error ? err.message : String(err) });
+          await databaseBack(this.s.db, this.stopping.signal);
+          if (this.running) this.s.logger.info('webhook worker resumes: the database is back');
+          continue;
+        }
+        this.s.logger.error('webhook claim failed', { error: err instanceof Error ? err.message : String(err) });
         return;
       }
       const claimedAt = performance.now();

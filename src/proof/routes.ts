@@ -60,6 +60,7 @@ export function registerProofRoutes(router: Router) {
         'Per feature a monotone step mapping (binned, isotonic, direction learned) and a weight from a regularised logistic regression; features without signal are dropped with a reason. Validated by k-fold cross-validation and a time split (train on earlier outcomes, test on later ones). The result is an ordinary scorecard with a churn-probability calibration: preview, backtest and activate it like any other. Needs at least 50 churned and 50 retained outcomes (422 otherwise).',
       tags: ['scorecards'],
       request: { body: fitRequestSchema },
+      rules: [{ rule: 'needs at least 50 churned and 50 retained outcomes in the window (422)' }],
       responses: { 201: { description: 'The draft scorecard, the fit and its backtest', schema: fitResponseSchema }, 422: { description: 'Too few outcomes' } },
     },
     async (c, { body }) => {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { isSingleSession, letRequestsThrough } from '../db/session.js';
 import { pause } from '../lib/pause.js';
 import { type AfterScoring, recomputeDirty } from './recompute.js';
 
@@ -9,6 +10,9 @@ import { type AfterScoring, recomputeDirty } from './recompute.js';
  * compaction of src/signals/usage-compaction.ts.
  */
 export type BesideScoring = (deadline: number, options: { idleMs?: number; signal: AbortSignal }) => Promise<{ passes: number; deltas: number }>;
+
+/** Accounts per rescoring pass on the embedded database, so one pass holds its one session briefly. */
+export const EMBEDDED_PASS_ACCOUNTS = 5;
 
 /** How long after its occurrence a run keeps draining: nearly to the next minute's run. */
 export const RESCORE_WINDOW_MS = 58_000;
@@ -41,7 +45,10 @@ export async function rescoreUntil(
   // Shutdown (options.signal) ends the loop after the pass in progress; a late start (catch-up after downtime) still makes one pass.
   try {
     while ((counts.passes === 0 || Date.now() < deadline) && !options.signal?.aborted) {
-      const result = await recomputeDirty(db, undefined, options.after);
+      // One session for everyone (embedded): small passes, with requests let through between them (#24).
+      const single = isSingleSession(db);
+      const result = await recomputeDirty(db, single ? EMBEDDED_PASS_ACCOUNTS : undefined, options.after);
+      if (single) await letRequestsThrough();
       counts.passes++;
       counts.accounts += result.claimed;
       counts.changed += result.changed;

@@ -79,6 +79,7 @@ export function registerScoringRoutes(router: Router) {
       summary: 'Daily and band-change snapshots, each with what moved the score since the one before',
       tags: ['health'],
       request: { params: accountParams, query: historyQuerySchema },
+      rules: [{ field: 'query.from', rule: 'must not be after `to` (`to` defaults to now, `from` to 90 days before `to`)' }],
       responses: { 200: { description: 'Snapshots, oldest first', schema: historySchema } },
     },
     async (c, { params, query }) => {

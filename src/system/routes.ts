@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
+import { expressRequestRules } from '../http/openapi-rules.js';
 import { pendingMigrations } from '../db/migrations.js';
 import type { AppEnv } from '../http/env.js';
 import { DomainError } from '../lib/errors.js';
@@ -100,6 +101,7 @@ export function registerSystemRoutes(router: Router, app: Hono<AppEnv>, assets?:
           override: ({ jsonSchema, zodSchema, io }) => {
             const def = (zodSchema as unknown as { _zod: { def: { type: string; catchall?: unknown } } })._zod.def;
             if (io === 'input' && def.type === 'object' && def.catchall === undefined) jsonSchema.additionalProperties = false;
+            if (io === 'input') expressRequestRules(zodSchema, jsonSchema as Record<string, unknown>);
           },
         }),
       );

@@ -20,6 +20,8 @@ export interface Operation {
   requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: Record<string, unknown> }> }>;
   'x-required-scope'?: string;
+  /** Rules beside the schema (#24): the request fields they concern, and the rule in words. */
+  'x-rules'?: { field: string; rule: string }[];
 }
 
 export class Contract {
@@ -30,7 +32,7 @@ export class Contract {
     this.ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
     addFormats(this.ajv);
     // OpenAPI keywords ajv does not know.
-    for (const keyword of ['example', 'x-required-scope']) this.ajv.addKeyword(keyword);
+    for (const keyword of ['example', 'x-required-scope', 'x-rules', 'x-rule']) this.ajv.addKeyword(keyword);
     this.ajv.addSchema({ $id: 'openapi', components: document.components ?? {} });
   }
 
