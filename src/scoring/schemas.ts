@@ -72,6 +72,7 @@ export const historySchema = z.object({
       band,
       previousBand: band,
       coverage: z.number().nullable(),
+      backfilled: z.boolean().meta({ description: 'Scored afterwards by the history backfill from the signals as they stood then (not seen live)' }),
       changes: z.array(attributionSchema).meta({ description: 'What moved the score since the previous snapshot' }),
     }),
   ),
