@@ -76,7 +76,8 @@ export function registerAccountPages(web: Hono<WebEnv>) {
       .sort((a, b) => Math.abs(b.month) - Math.abs(a.month) || Math.abs(b.week ?? 0) - Math.abs(a.week ?? 0))
       .slice(0, 8);
     const bandChanges = history
-      .filter((h) => h.reason === 'band_change')
+      // A first score is not a change of band.
+      .filter((h) => h.reason === 'band_change' && h.previousBand !== null)
       .reverse()
       .slice(0, 8);
     const chart = { label: t('account.score'), x: points.map((p) => p[0]), y: points.map((p) => p[1]), from: nowS - 90 * 86400, to: nowS + 3600 };
