@@ -167,16 +167,18 @@ export const HISTORY_SETTLE_MS = 60_000;
  */
 export async function backfillMarked(db: Db, options: { settleMs?: number; now?: Date; signal?: AbortSignal } & Pick<BackfillOptions, 'dailyDays' | 'weeklyUntilDays'> = {}) {
   const settleMs = options.settleMs ?? HISTORY_SETTLE_MS;
-  const { rows } = await sql<{ newest: Date | null }>`select max(marked_at) as newest from history_backfill_marks`.execute(db);
-  const newest = rows[0]?.newest;
-  if (!newest) return { accounts: 0, instants: 0, snapshots: 0, waiting: 0 };
-  const { rows: clock } = await sql<{ now: Date }>`select now() as now`.execute(db);
-  if (clock[0]!.now.getTime() - newest.getTime() < settleMs) {
+  // One statement: what it sees as the newest mark is what it takes (a timestamp read
+  // into JavaScript would lose its microseconds and leave the newest marks behind).
+  const { rows: taken } = await sql<{ account_id: string; since: string }>`
+    with newest as (select max(marked_at) as at from history_backfill_marks)
+    delete from history_backfill_marks
+     where marked_at <= (select at from newest)
+       and (select at from newest) <= now() - ${settleMs}::int * interval '1 millisecond'
+    returning account_id::text, since::text`.execute(db);
+  if (taken.length === 0) {
     const { rows: waiting } = await sql<{ n: number }>`select count(distinct account_id)::int as n from history_backfill_marks`.execute(db);
     return { accounts: 0, instants: 0, snapshots: 0, waiting: waiting[0]!.n };
   }
-  const { rows: taken } = await sql<{ account_id: string; since: string }>`
-    delete from history_backfill_marks where marked_at <= ${newest} returning account_id::text, since::text`.execute(db);
   const ids = [...new Set(taken.map((t) => Number(t.account_id)))];
   const since = taken.reduce((min, t) => (t.since < min ? t.since : min), taken[0]!.since);
   try {
