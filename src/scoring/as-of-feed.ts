@@ -1,9 +1,9 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { keepAccounts, loadPopulationAt, storedUninformative } from './instants.js';
+import { judgeInstant } from './instants.js';
 import { type Band, churnProbability } from './model.js';
-import { loadFeatures, scoringInput } from './recompute.js';
+import { scoringInput } from './recompute.js';
 import { activeScorecards, ensureDefaultScorecard, findScorecard, type Scorecard } from './scorecards.js';
 import { scoringSelect } from './sql.js';
 
@@ -100,13 +100,7 @@ export async function scoreAccountsAsOf(db: Db, accountIds: number[], at: Date):
     await sql`select set_config('jit', 'off', true)`.execute(trx);
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
-    let dull = await storedUninformative(trx, at);
-    if (dull) {
-      await loadFeatures(trx, { accountIds, at, live: false });
-    } else {
-      dull = (await loadPopulationAt(trx, at)).uninformative;
-      await keepAccounts(trx, accountIds);
-    }
+    const dull = await judgeInstant(trx, at, accountIds);
     const out = new Map<number, PastRow>();
     for (const card of cards) {
       const select = scoringSelect(card.definition, scoringInput(card, cards, 'snapshot'), 'feature_distributions', dull);

@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { keepAccounts, loadPopulationAt, startOfUtcDay } from './instants.js';
+import { keepAccounts, loadPopulationAt, rememberUninformative, startOfUtcDay } from './instants.js';
 import { scoringInput, utcDay } from './recompute.js';
 import { activeScorecards, ensureDefaultScorecard, type Scorecard } from './scorecards.js';
 import { scoringSelect } from './sql.js';
@@ -91,10 +91,7 @@ export async function backfillInstant(db: Db, at: Date, day: string, accountIds:
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
     const population = await loadPopulationAt(trx, at);
-    await sql`
-      insert into history_instants (as_of, uninformative, accounts, computed_at)
-      values (${at.toISOString()}::timestamptz, ${[...population.uninformative].sort()}::text[], ${population.accounts}, now())
-      on conflict (as_of) do update set uninformative = excluded.uninformative, accounts = excluded.accounts, computed_at = excluded.computed_at`.execute(trx);
+    await rememberUninformative(trx, at, population);
     if (accountIds !== null) await keepAccounts(trx, accountIds);
     // A rerun may find fewer band changes than the run before: those it no longer finds go.
     await sql`
@@ -181,6 +178,8 @@ export async function backfillMarked(db: Db, options: { settleMs?: number; now?:
   }
   const ids = [...new Set(taken.map((t) => Number(t.account_id)))];
   const since = taken.reduce((min, t) => (t.since < min ? t.since : min), taken[0]!.since);
+  // Judgements of later instants made for as-of reads are stale now; the backfill judges its own again.
+  await sql`delete from history_instants where as_of > (${since}::date::timestamp at time zone 'UTC')`.execute(db);
   try {
     const done = await backfillHistory(db, { accountIds: ids, since, now: options.now, signal: options.signal, dailyDays: options.dailyDays, weeklyUntilDays: options.weeklyUntilDays });
     return { accounts: ids.length, instants: done.instants, snapshots: done.snapshots, waiting: 0 };

@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { keepAccounts, loadPopulationAt, storedUninformative } from './instants.js';
+import { judgeInstant } from './instants.js';
 import { loadFeatures, scoringInput } from './recompute.js';
 import { activeScorecards, ensureDefaultScorecard } from './scorecards.js';
 import { scoringSelect } from './sql.js';
@@ -39,12 +39,12 @@ export async function scoreAsOf(
     await sql`select set_config('jit', 'off', true)`.execute(trx);
     await ensureDefaultScorecard(trx);
     const cards = await activeScorecards(trx);
-    let dull = uninformative ?? (await storedUninformative(trx, at));
-    if (dull) {
+    let dull: ReadonlySet<string>;
+    if (uninformative) {
       if ((await loadFeatures(trx, { accountIds: [accountId], at, live: false })) === 0) return undefined;
+      dull = uninformative;
     } else {
-      dull = (await loadPopulationAt(trx, at)).uninformative;
-      await keepAccounts(trx, [accountId]);
+      dull = await judgeInstant(trx, at, [accountId]);
     }
     for (const card of cards) {
       const select = scoringSelect(card.definition, scoringInput(card, cards, 'snapshot'), 'feature_distributions', dull);
