@@ -2,6 +2,9 @@
 -- snapshots as the live run writes, marked, so they can be told apart and
 -- never count as something that happened now (no alert, no event).
 alter table health_snapshots add column backfilled boolean not null default false;
+-- Every account's daily score as of one instant, in account order: the bulk
+-- as-of feed's read of a backfilled day (GET /v1/health?as_of=).
+create index health_snapshots_daily_at on health_snapshots (taken_at, account_id) where reason = 'daily';
 
 -- Accounts whose signals arrived back-dated (a CSV import, a batch with
 -- history): appended by ingest, taken by the backfill-history job once they

@@ -80,6 +80,8 @@ export async function backfillHistory(db: Db, options: BackfillOptions = {}): Pr
     result.from ??= instant.day;
     result.to = instant.day;
   }
+  // Statistics for what was just written: without them the feed's read of an instant can plan a scan of every day.
+  if (result.instants > 0) await sql`analyze health_snapshots`.execute(db);
   return result;
 }
 
