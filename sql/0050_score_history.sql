@@ -15,7 +15,6 @@ create table history_backfill_marks (
   since      date not null,
   marked_at  timestamptz not null default now()
 );
-create index history_backfill_marks_marked_idx on history_backfill_marks (marked_at);
 
 -- The past instants the history holds (every account scored as of each), with
 -- the features that carried no information at that instant: the same value
