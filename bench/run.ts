@@ -12,11 +12,12 @@ import { ingest } from './sections/ingest.js';
 import { latency } from './sections/latency.js';
 import { outbox } from './sections/outbox.js';
 import { proof } from './sections/proof.js';
+import { history } from './sections/history.js';
 import { replicas } from './sections/replicas.js';
 import { scoring } from './sections/scoring.js';
 import { web } from './sections/web.js';
 
-const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followUps, web, proof, replicas];
+const SECTIONS: Section[] = [accounts, ingest, scoring, latency, outbox, followUps, web, proof, history, replicas];
 
 const log = (message: string) => console.log(`[bench] ${message}`);
 

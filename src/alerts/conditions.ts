@@ -114,13 +114,14 @@ const scoreDrop: RuleKind<'score_drop'> = {
         from health_scores h
         join accounts a on a.id = h.account_id
         join lateral (
-          -- the highest score in the window, counting the score in effect at its start
+          -- the highest score in the window, counting the score in effect at its start;
+          -- scores backfilled for past days are history, not a drop seen now (docs/scoring.md)
           select s.score, s.taken_at, s.scorecard_id, s.raw, s.sub, s.pulse
             from health_snapshots s
-           where s.account_id = h.account_id and s.score is not null
+           where s.account_id = h.account_id and s.score is not null and not s.backfilled
              and s.taken_at >= coalesce(
                    (select max(s0.taken_at) from health_snapshots s0
-                     where s0.account_id = h.account_id and s0.taken_at <= now() - make_interval(days => ${days}::int)),
+                     where s0.account_id = h.account_id and not s0.backfilled and s0.taken_at <= now() - make_interval(days => ${days}::int)),
                    now() - make_interval(days => ${days}::int))
            order by s.score desc, s.taken_at desc
            limit 1) p on true

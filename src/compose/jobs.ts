@@ -9,6 +9,7 @@ import { RESCORE_WINDOW_MS, rescoreUntil } from '../scoring/jobs.js';
 import { sendDigests } from '../notifications/digest.js';
 import { recomputeAll } from '../scoring/recompute.js';
 import { compactUntil } from '../signals/usage-compaction.js';
+import { backfillMarked } from '../scoring/backfill.js';
 import type { JobCounts, JobDefinition } from '../jobs/types.js';
 
 /**
@@ -39,6 +40,13 @@ export const registry: readonly JobDefinition[] = [
       const result = await recomputeAll(db, undefined, raiseAlerts);
       return { accounts: result.accounts, changed: result.changed, bandChanges: result.bandChanges.length };
     },
+  },
+  {
+    name: 'backfill-history',
+    cron: '* * * * *',
+    description:
+      'Backfills the score history (daily for 90 days, weekly to a year) of accounts whose signals arrived back-dated, once no such signal has arrived for a minute; writes snapshots only, never alerts or events (docs/scoring.md).',
+    handler: async ({ db, signal }) => ({ ...(await backfillMarked(db, { signal })) }),
   },
   {
     name: 'sweep-churn-alerts',

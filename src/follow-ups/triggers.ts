@@ -105,7 +105,7 @@ function causes(trigger: Trigger, assignee: readonly string[], now: Date): RawBu
             select hs.taken_at, hs.previous_band, hs.score,
                    to_char(hs.taken_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as stamp
               from health_snapshots hs
-             where hs.account_id = h.account_id and hs.reason = 'band_change' and hs.band = 'red'
+             where hs.account_id = h.account_id and hs.reason = 'band_change' and hs.band = 'red' and not hs.backfilled
                and hs.taken_at > ${cutoff(trigger.lookbackDays)} and hs.taken_at <= ${now}::timestamptz
              order by hs.taken_at desc
              limit 1) s

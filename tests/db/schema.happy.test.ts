@@ -18,7 +18,7 @@ describe('schema', () => {
   });
 
   // Append-only heaps ingest writes without any index, folded in by the rescoring run (sql/0035_append_only_ingest.sql).
-  const APPEND_ONLY = ['usage_daily_deltas', 'rescore_marks'];
+  const APPEND_ONLY = ['usage_daily_deltas', 'rescore_marks', 'history_backfill_marks'];
 
   it('every per-account table has a primary key that leads with account_id (append-only heaps have none at all)', async () => {
     const { rows } = await sql<{ table_name: string; first_key: string | null }>`
