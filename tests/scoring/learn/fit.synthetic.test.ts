@@ -8,8 +8,9 @@ import { portfolio } from './portfolio.js';
 /** Score observations with a fitted result exactly as the product would: mapRaw per measure, then combine. */
 function score(result: FitResult, candidateKeys: string[], raws: (number | null)[]): number | null {
   const subs = result.measures.map((m) => {
-    const raw = raws[candidateKeys.indexOf(m.key)];
-    return raw === null || raw === undefined ? null : mapRaw(raw, m.mapping);
+    const raw = raws[candidateKeys.indexOf(m.feature)];
+    const pair = m.with === null ? undefined : (raws[candidateKeys.indexOf(m.with)] ?? null);
+    return raw === null || raw === undefined ? null : mapRaw(raw, m.mapping, undefined, pair);
   });
   return combine(
     result.measures.map((m) => m.weight),
