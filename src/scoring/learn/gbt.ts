@@ -57,10 +57,16 @@ export function fitBoostedTrees(data: BinnedColumns, churned: ArrayLike<number>,
   const g = new Float64Array(n);
   const h = new Float64Array(n);
   const model: BoostedTrees = { base, trees: [] };
-  const maxBins = Math.max(1, ...data.bins) + 1; // + the missing bin
-  const G = new Float64Array(maxBins);
-  const H = new Float64Array(maxBins);
+  // Histogram layout: feature f's bins (and its missing bin, last) at offset[f].
+  const offset: number[] = [];
+  let width = 0;
+  for (const b of data.bins) {
+    offset.push(width);
+    width += b + 1;
+  }
   const leafOf = new Int32Array(n);
+  const features = data.columns.length;
+  const binAt = data.columns.map((column, f) => Int16Array.from({ length: n }, (_, r) => (column[rows[r]!]! < 0 ? data.bins[f]! : column[rows[r]!]!)));
   for (let t = 0; t < trees; t++) {
     for (let r = 0; r < n; r++) {
       const p = sigmoid(margin[r]!);
@@ -70,74 +76,69 @@ export function fitBoostedTrees(data: BinnedColumns, churned: ArrayLike<number>,
     const nodes: Node[] = [{ feature: -1, threshold: 0, missingLeft: false, left: -1, right: -1, value: 0 }];
     leafOf.fill(0);
     let frontier = [0];
-    for (let level = 0; level < depth && frontier.length > 0; level++) {
+    for (let level = 0; level <= depth && frontier.length > 0; level++) {
+      // One pass over the rows fills the histograms of every node of this level.
+      const slot = new Map(frontier.map((node, k) => [node, k]));
+      const G = new Float64Array(frontier.length * width);
+      const H = new Float64Array(frontier.length * width);
+      const gTot = new Float64Array(frontier.length);
+      const hTot = new Float64Array(frontier.length);
+      for (let r = 0; r < n; r++) {
+        const k = slot.get(leafOf[r]!);
+        if (k === undefined) continue;
+        gTot[k] = gTot[k]! + g[r]!;
+        hTot[k] = hTot[k]! + h[r]!;
+        if (level === depth) continue;
+        const base = k * width;
+        for (let f = 0; f < features; f++) {
+          const at = base + offset[f]! + binAt[f]![r]!;
+          G[at] = G[at]! + g[r]!;
+          H[at] = H[at]! + h[r]!;
+        }
+      }
       const next: number[] = [];
-      for (const node of frontier) {
-        let gTot = 0;
-        let hTot = 0;
-        for (let r = 0; r < n; r++)
-          if (leafOf[r] === node) {
-            gTot += g[r]!;
-            hTot += h[r]!;
-          }
-        const parentGain = (gTot * gTot) / (hTot + l2);
+      frontier.forEach((node, k) => {
+        const leaf = () => void (nodes[node]!.value = (lr * gTot[k]!) / (hTot[k]! + l2));
+        if (level === depth) return leaf();
+        const parentGain = (gTot[k]! * gTot[k]!) / (hTot[k]! + l2);
         let best = { gain: 1e-9, feature: -1, threshold: 0, missingLeft: false };
-        data.columns.forEach((column, f) => {
+        for (let f = 0; f < features; f++) {
           const b = data.bins[f]!;
-          G.fill(0, 0, b + 1);
-          H.fill(0, 0, b + 1);
-          for (let r = 0; r < n; r++)
-            if (leafOf[r] === node) {
-              const bin = column[rows[r]!]!;
-              const k = bin < 0 ? b : bin;
-              G[k] = G[k]! + g[r]!;
-              H[k] = H[k]! + h[r]!;
-            }
-          const gMiss = G[b]!;
-          const hMiss = H[b]!;
+          const base = k * width + offset[f]!;
+          const gMiss = G[base + b]!;
+          const hMiss = H[base + b]!;
           let gl = 0;
           let hl = 0;
-          for (let k = 0; k < b - 1; k++) {
-            gl += G[k]!;
-            hl += H[k]!;
-            for (const missingLeft of hMiss > 0 ? [false, true] : [false]) {
+          for (let bin = 0; bin < b - 1; bin++) {
+            gl += G[base + bin]!;
+            hl += H[base + bin]!;
+            for (let m = 0; m < (hMiss > 0 ? 2 : 1); m++) {
+              const missingLeft = m === 1;
               const gL = gl + (missingLeft ? gMiss : 0);
               const hL = hl + (missingLeft ? hMiss : 0);
-              const gR = gTot - gL;
-              const hR = hTot - hL;
+              const gR = gTot[k]! - gL;
+              const hR = hTot[k]! - hL;
               if (hL < minH || hR < minH) continue;
               const gain = (gL * gL) / (hL + l2) + (gR * gR) / (hR + l2) - parentGain;
-              if (gain > best.gain) best = { gain, feature: f, threshold: k, missingLeft };
+              if (gain > best.gain) best = { gain, feature: f, threshold: bin, missingLeft };
             }
           }
-        });
-        if (best.feature < 0) {
-          nodes[node]!.value = (lr * gTot) / (hTot + l2);
-          continue;
         }
+        if (best.feature < 0) return leaf();
         const left = nodes.push({ feature: -1, threshold: 0, missingLeft: false, left: -1, right: -1, value: 0 }) - 1;
         const right = nodes.push({ feature: -1, threshold: 0, missingLeft: false, left: -1, right: -1, value: 0 }) - 1;
         Object.assign(nodes[node]!, { feature: best.feature, threshold: best.threshold, missingLeft: best.missingLeft, left, right });
-        const column = data.columns[best.feature]!;
-        for (let r = 0; r < n; r++)
-          if (leafOf[r] === node) {
-            const bin = column[rows[r]!]!;
-            leafOf[r] = (bin < 0 ? best.missingLeft : bin <= best.threshold) ? left : right;
-          }
         next.push(left, right);
+      });
+      // Rows move to their child.
+      for (let r = 0; r < n; r++) {
+        const node = nodes[leafOf[r]!]!;
+        if (node.feature < 0) continue;
+        const bin = binAt[node.feature]![r]!;
+        const missing = bin === data.bins[node.feature]!;
+        leafOf[r] = (missing ? node.missingLeft : bin <= node.threshold) ? node.left : node.right;
       }
       frontier = next;
-    }
-    // Leaves at the last level get their Newton value.
-    for (const node of frontier) {
-      let gTot = 0;
-      let hTot = 0;
-      for (let r = 0; r < n; r++)
-        if (leafOf[r] === node) {
-          gTot += g[r]!;
-          hTot += h[r]!;
-        }
-      nodes[node]!.value = (lr * gTot) / (hTot + l2);
     }
     for (let r = 0; r < n; r++) margin[r] = margin[r]! + nodes[leafOf[r]!]!.value;
     model.trees.push(nodes);

@@ -18,7 +18,7 @@ export interface ReferenceAucs {
 }
 
 /** Rows a reference is trained on at most (an even sample beyond): keeps a 100,000-account fit fast. */
-const MAX_TRAIN_ROWS = 20_000;
+const MAX_TRAIN_ROWS = 10_000;
 
 const sample = (rows: number[]) => {
   if (rows.length <= MAX_TRAIN_ROWS) return rows;
@@ -73,7 +73,7 @@ export function logisticReference(data: Prepared, features: number[], train: num
 /** Out-of-fold log-odds of the boosted trees for the rows of one fold. */
 export function treesReference(data: Prepared, binned: Binned, features: number[], train: number[], test: number[]): number[] {
   const only = { bins: features.map((c) => binned.bins[c]!), columns: features.map((c) => binned.columns[c]!) };
-  const model = fitBoostedTrees(only, data.churned, sample(train), { trees: 150, depth: 3, learningRate: 0.1 });
+  const model = fitBoostedTrees(only, data.churned, sample(train), { trees: 100, depth: 3, learningRate: 0.15 });
   return test.map((i) => predictTrees(model, only, i));
 }
 

@@ -15,9 +15,9 @@ import { sigmoid, softplus } from './logistic.js';
  */
 
 export interface ShapeOptions {
-  /** Step size of each boosting update (default 0.3). */
+  /** Step size of each boosting update (default 0.5). */
   learningRate?: number;
-  /** Cyclic rounds at most, per stage (default 80). */
+  /** Cyclic rounds at most, per stage (default 50). */
   maxRounds?: number;
   /** L2 penalty on each bin's step (default 2). */
   l2?: number;
@@ -195,7 +195,7 @@ class Booster {
 }
 
 /** Best FAST gain of a pair: the four-quadrant cut of the residuals that explains the most deviance. */
-function pairGain(
+export function pairGain(
   cellsA: Int16Array,
   cellsB: Int16Array,
   groupA: Int16Array,
@@ -247,8 +247,8 @@ function pairGain(
 /** Fit an explainable boosting model on the listed rows (labels 1 = churned) over the listed features. */
 export function fitShapes(data: BinnedColumns, churned: ArrayLike<number>, rows: ArrayLike<number>, features: number[], options: ShapeOptions = {}): ShapeModel {
   const o: Required<ShapeOptions> = {
-    learningRate: options.learningRate ?? 0.3,
-    maxRounds: options.maxRounds ?? 80,
+    learningRate: options.learningRate ?? 0.5,
+    maxRounds: options.maxRounds ?? 50,
     l2: options.l2 ?? 2,
     maxInteractions: options.maxInteractions ?? 3,
     minPairGain: options.minPairGain ?? 30,
@@ -277,7 +277,6 @@ export function fitShapes(data: BinnedColumns, churned: ArrayLike<number>, rows:
       booster.shift(t, Float64Array.from(fitted, (f, k) => f - term.values[k]!));
     }
   }
-  booster.boost(mains);
 
   // Interactions: FAST scan of the residuals, the strongest pairs boosted as their own grids.
   if (o.maxInteractions > 0 && features.length >= 2) {
@@ -307,8 +306,8 @@ export function fitShapes(data: BinnedColumns, churned: ArrayLike<number>, rows:
       booster.add({ kind: 'pair', a: features[a]!, b: features[b]!, groupA: ga.group, groupB: gb.group, nA: ga.n, nB: gb.n, values: new Float64Array(ga.n * gb.n) });
       pairs.push(booster.terms.length - 1);
     }
-    if (pairs.length > 0) booster.boost([...mains, ...pairs]);
-  }
+    booster.boost([...mains, ...pairs]);
+  } else booster.boost(mains);
 
   return { intercept: Math.log(rate / (1 - rate)), terms: booster.terms, importance: booster.terms.map((_, t) => booster.importance(t)) };
 }
