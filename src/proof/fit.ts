@@ -21,6 +21,7 @@ export interface FitOptions extends ObservationOptions {
   features?: FeatureName[];
   name?: string;
   seed?: number;
+  method?: 'shapes' | 'monotone';
 }
 
 /** A scorecard of one linear measure per candidate: only used to read each candidate's raw value with its connection rule. */
@@ -71,7 +72,7 @@ export async function fitScorecard(db: Db, options: FitOptions) {
     }));
     let result: FitResult;
     try {
-      result = fitMeasures({ candidates, observations, options: { seed: options.seed } });
+      result = fitMeasures({ candidates, observations, options: { seed: options.seed, method: options.method ?? 'shapes' } });
     } catch (err) {
       if (err instanceof FitError) throw new DomainError('unprocessable', err.message);
       throw err;

@@ -9,6 +9,7 @@ import { findReport, listReports, saveReport } from './reports.js';
 import { backtestRequestSchema, backtestResponseSchema, fitRequestSchema, fitResponseSchema, storedReportSchema } from './schemas.js';
 
 const nanToNull = (x: number) => (Number.isFinite(x) ? Math.round(x * 10_000) / 10_000 : null);
+const referenceOf = (r: { mean: number; sd: number; folds: number[] }) => ({ mean: nanToNull(r.mean), sd: nanToNull(r.sd), folds: r.folds.map(nanToNull) });
 
 export function registerProofRoutes(router: Router) {
   router.route(
@@ -57,7 +58,7 @@ export function registerProofRoutes(router: Router) {
       operationId: 'fitScorecard',
       summary: 'Learn a scorecard from renewal outcomes (saved as an inactive draft version)',
       description:
-        'Per feature a monotone step mapping (binned, isotonic, direction learned) and a weight from a regularised logistic regression; features without signal are dropped with a reason. Validated by k-fold cross-validation and a time split (train on earlier outcomes, test on later ones). The result is an ordinary scorecard with a churn-probability calibration: preview, backtest and activate it like any other. Needs at least 50 churned and 50 retained outcomes (422 otherwise).',
+        'By default (`method: shapes`) an explainable boosting fit: per feature a step shape learned by cyclic boosting on binned values, monotone unless the data shows a rise and fall, plus up to 3 interaction lines (two features together, chosen by a FAST scan), each weighted by its range in log-odds; near-duplicate features (|correlation| > 0.98) and features without signal are dropped with a reason. `method: monotone`: a monotone step mapping per feature and logistic-regression weights. A plain logistic regression and boosted trees are reported on the same folds as references. Validated by k-fold cross-validation and a time split (train on earlier outcomes, test on later ones). The result is an ordinary scorecard with a churn-probability calibration: preview, backtest and activate it like any other. Needs at least 50 churned and 50 retained outcomes (422 otherwise).',
       tags: ['scorecards'],
       request: { body: fitRequestSchema },
       responses: { 201: { description: 'The draft scorecard, the fit and its backtest', schema: fitResponseSchema }, 422: { description: 'Too few outcomes' } },
@@ -71,12 +72,25 @@ export function registerProofRoutes(router: Router) {
         features: body.features,
         name: body.name,
         seed: body.seed,
+        method: body.method,
       });
       const { result } = fitted;
       const fit = {
         observations: result.observations,
         churned: result.churned,
-        measures: result.measures.map((m) => ({ key: m.key, label: m.label, feature: m.feature, weight: m.weight, direction: m.direction, auc: m.auc, coverage: m.coverage })),
+        method: result.method,
+        measures: result.measures.map((m) => ({
+          key: m.key,
+          label: m.label,
+          feature: m.feature,
+          kind: m.kind,
+          with: m.with,
+          weight: m.weight,
+          direction: m.direction,
+          monotone: m.monotone,
+          auc: m.auc,
+          coverage: m.coverage,
+        })),
         dropped: result.dropped,
         calibration: result.calibration,
         validation: {
@@ -89,6 +103,10 @@ export function registerProofRoutes(router: Router) {
             ...result.validation.temporal,
             trainAuc: nanToNull(result.validation.temporal.trainAuc),
             testAuc: nanToNull(result.validation.temporal.testAuc),
+          },
+          references: result.validation.references && {
+            logisticRegression: referenceOf(result.validation.references.logisticRegression),
+            boostedTrees: referenceOf(result.validation.references.boostedTrees),
           },
         },
       };
