@@ -4,14 +4,14 @@ import { notFound } from '../http/problem.js';
 import type { Router } from '../http/route.js';
 import { activeScorecards, createScorecardVersion, ensureDefaultScorecard, findScorecard } from '../scoring/scorecards.js';
 import { runBacktest } from './backtest.js';
-import { fitScorecard } from './fit.js';
+import { fitScorecard, fitSummary } from './fit.js';
+import { registerProposalRoutes } from './proposals/routes.js';
 import { findReport, listReports, saveReport } from './reports.js';
 import { backtestRequestSchema, backtestResponseSchema, fitRequestSchema, fitResponseSchema, storedReportSchema } from './schemas.js';
 
-const nanToNull = (x: number) => (Number.isFinite(x) ? Math.round(x * 10_000) / 10_000 : null);
-const referenceOf = (r: { mean: number; sd: number; folds: number[] }) => ({ mean: nanToNull(r.mean), sd: nanToNull(r.sd), folds: r.folds.map(nanToNull) });
 
 export function registerProofRoutes(router: Router) {
+  registerProposalRoutes(router);
   router.route(
     {
       method: 'post',
@@ -74,42 +74,7 @@ export function registerProofRoutes(router: Router) {
         seed: body.seed,
         method: body.method,
       });
-      const { result } = fitted;
-      const fit = {
-        observations: result.observations,
-        churned: result.churned,
-        method: result.method,
-        measures: result.measures.map((m) => ({
-          key: m.key,
-          label: m.label,
-          feature: m.feature,
-          kind: m.kind,
-          with: m.with,
-          weight: m.weight,
-          direction: m.direction,
-          monotone: m.monotone,
-          auc: m.auc,
-          coverage: m.coverage,
-        })),
-        dropped: result.dropped,
-        calibration: result.calibration,
-        validation: {
-          crossValidatedAuc: {
-            mean: nanToNull(result.validation.crossValidatedAuc.mean),
-            sd: nanToNull(result.validation.crossValidatedAuc.sd),
-            folds: result.validation.crossValidatedAuc.folds.map(nanToNull),
-          },
-          temporal: {
-            ...result.validation.temporal,
-            trainAuc: nanToNull(result.validation.temporal.trainAuc),
-            testAuc: nanToNull(result.validation.temporal.testAuc),
-          },
-          references: result.validation.references && {
-            logisticRegression: referenceOf(result.validation.references.logisticRegression),
-            boostedTrees: referenceOf(result.validation.references.boostedTrees),
-          },
-        },
-      };
+      const fit = fitSummary(fitted.result);
       const { card, stored } = await inTransaction(c.var.db, async (trx) => {
         const card = await createScorecardVersion(trx, body.segment, fitted.definition);
         const stored = await saveReport(trx, { kind: 'fit', scorecardId: card.id, definition: fitted.definition, options: body, report: { fit, backtest: fitted.backtest } });

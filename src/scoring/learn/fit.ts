@@ -105,17 +105,21 @@ export interface FitResult {
     temporal: { trainUntil: string; trainAuc: number; testAuc: number; testObservations: number; reason: string | null };
     /** Reference models on the same features and folds (null when not computed). */
     references: { logisticRegression: ReferenceAucs; boostedTrees: ReferenceAucs } | null;
+    /** Per observation (input order): its risk (−score) from the fold model that did not see it. */
+    outOfFoldRisk: number[];
   };
   method: 'shapes' | 'monotone';
   observations: number;
   churned: number;
 }
 
-/** AUC of a trained model's scores on the listed observations (no data → the model's median training score). */
+/** Risk (−score) of a trained model on the listed observations (no data → the model's median training score). */
+const heldOutRisk = (data: Prepared, model: TrainedModel, rows: number[]) => scoreObservations(data, model, rows).map((s) => -(s ?? model.fallbackScore));
+
+/** AUC of a trained model's scores on the listed observations. */
 function heldOutAuc(data: Prepared, model: TrainedModel, rows: number[]): number {
-  const scores = scoreObservations(data, model, rows);
   return rocAuc(
-    scores.map((s) => -(s ?? model.fallbackScore)),
+    heldOutRisk(data, model, rows),
     rows.map((i) => data.churned[i] === 1),
   );
 }
@@ -175,13 +179,22 @@ export function fitMeasures(input: FitInput): FitResult {
   const k = Math.min(Math.floor(o.folds ?? 5), nChurned, nRetained);
   const foldOf = stratifiedFolds(churned, k, seed);
   const foldAucs: number[] = [];
+  // Each observation's risk from the model that did not see it (a fold without a model: all at one risk).
+  const outOfFold = new Array<number>(data.n).fill(0);
   for (let f = 0; f < k; f++) {
     const mask = Uint8Array.from(foldOf, (x) => (x === f ? 0 : 1));
+    const rows = rowsWhere(mask, 0);
     let auc = 0.5;
     try {
-      auc = heldOutAuc(data, fitOn(mask, final.regression), rowsWhere(mask, 0));
+      const risk = heldOutRisk(data, fitOn(mask, final.regression), rows);
+      rows.forEach((i, r) => (outOfFold[i] = risk[r]!));
+      auc = rocAuc(
+        risk,
+        rows.map((i) => data.churned[i] === 1),
+      );
     } catch (error) {
       if (!(error instanceof FitError)) throw error;
+      rows.forEach((i) => (outOfFold[i] = -50));
     }
     foldAucs.push(auc);
   }
@@ -254,6 +267,7 @@ export function fitMeasures(input: FitInput): FitResult {
       crossValidatedAuc: { mean, sd, folds: foldAucs },
       temporal: { trainUntil: split.trainUntil, trainAuc, testAuc, testObservations: testRows.length, reason },
       references: refs,
+      outOfFoldRisk: outOfFold,
     },
     method,
     observations: data.n,
