@@ -29,6 +29,8 @@ describe('fit proposals', () => {
     const counts = await job.handler({ db: s.db } as Parameters<typeof job.handler>[0]);
     expect(counts).toEqual({ proposals: 1, better: 1, notified: 1 });
 
+    // The fit ran in this process for seconds: a pooled keep-alive socket the server timed out meanwhile may reset once.
+    await s.call('GET', '/v1/health/ready').catch(() => undefined);
     const list = await s.call('GET', '/v1/fit-proposals');
     expect(list.status).toBe(200);
     const { items } = (await list.json()) as { items: FitProposal[] };
