@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../jobs/registry.js';
+import { registry } from '../../src/compose/jobs.js';
 import { createPerson } from '../../src/people/repository.js';
 import type { FitProposal } from '../../src/proof/proposals/model.js';
 import { proposeFit } from '../../src/proof/proposals/propose.js';

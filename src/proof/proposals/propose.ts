@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
-import { DomainError } from '../../http/problem.js';
+import { DomainError } from '../../lib/errors.js';
 import { pairedAucs } from '../../scoring/learn/delong.js';
 import { activeScorecards, createScorecardVersion, ensureDefaultScorecard } from '../../scoring/scorecards.js';
 import { MIN_OUTCOMES_PER_CLASS, fitScorecard, fitSummary } from '../fit.js';

@@ -1,3 +1,4 @@
+/** Tables of sql/0055_fit_proposals.sql. */
 import type { Generated } from 'kysely';
 
 export interface FitProposalTables {
