@@ -158,8 +158,9 @@ export function fitMeasures(input: FitInput): FitResult {
   const method = o.method ?? 'shapes';
   const keys = candidates.map((c) => c.key);
 
-  // Bins depend on the values alone, so every fold and reference shares them; near-duplicates are set aside.
-  const binned = binCandidates(data, { maxBins: method === 'shapes' ? 16 : train.maxBins, minBinShare: method === 'shapes' ? 0.02 : train.minBinShare, minCoverage: train.minCoverage });
+  // Bins depend on the values alone, so every fold and reference shares them (shapes: 16 bins of at least 2 % and 50
+  // outcomes, so a small portfolio's shapes are not noise); near-duplicates are set aside.
+  const binned = binCandidates(data, { maxBins: method === 'shapes' ? 16 : train.maxBins, minBinShare: method === 'shapes' ? Math.max(0.02, 50 / Math.max(1, observations.length)) : train.minBinShare, minCoverage: train.minCoverage });
   const usableBefore = candidates.map((_, c) => c).filter((c) => !binned.unusable.has(c));
   const duplicates = nearDuplicates(data, usableBefore, keys, o.duplicateCorrelation ?? 0.98);
   const usable = usableBefore.filter((c) => !duplicates.has(c));
