@@ -74,7 +74,7 @@ export async function fitScorecard(db: Db, options: FitOptions) {
     }));
     let result: FitResult;
     try {
-      result = fitMeasures({ candidates, observations, options: { seed: options.seed, method: options.method ?? 'shapes' } });
+      result = fitMeasures({ candidates, observations, options: { seed: options.seed, ...(options.method ? { method: options.method } : {}) } });
     } catch (err) {
       if (err instanceof FitError) throw new DomainError('unprocessable', err.message);
       throw err;

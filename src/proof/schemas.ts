@@ -30,8 +30,11 @@ export const fitRequestSchema = z.object({
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional().meta({ description: 'Seed of the cross-validation folds' }),
   method: z
     .enum(['shapes', 'monotone'])
-    .default('shapes')
-    .meta({ description: 'shapes: explainable boosting, a shape per measure (monotone unless the data says otherwise) plus up to 3 interaction lines; monotone: monotone steps with logistic weights' }),
+    .optional()
+    .meta({
+      description:
+        'shapes: explainable boosting, a shape per measure (monotone unless the data says otherwise) plus up to 3 interaction lines; monotone: monotone steps with logistic weights. Default: both, the better cross-validated one kept',
+    }),
   ...window,
 });
 

@@ -51,8 +51,9 @@ export interface FitOptions {
    */
   minAuc?: number;
   /**
-   * `shapes` (default): explainable boosting, a shape per measure that may rise and fall, plus a few
-   * interaction lines; `monotone`: one monotone step mapping per measure and logistic weights.
+   * `shapes`: explainable boosting, a shape per measure that may rise and fall, plus a few interaction
+   * lines; `monotone`: one monotone step mapping per measure and logistic weights. Default: both, the
+   * one with the better cross-validated AUC kept (same folds).
    */
   method?: 'shapes' | 'monotone';
   /** Interaction lines at most (shapes only; default 3, 0: none). */
@@ -155,7 +156,15 @@ export function fitMeasures(input: FitInput): FitResult {
     churned,
     candidates.length,
   );
-  const method = o.method ?? 'shapes';
+  // Unasked, both explainable methods are cross-validated on the same folds and the better one is kept:
+  // shapes close on boosted trees where effects bend or interact, monotone steps waste fewer outcomes where they do not.
+  if (o.method === undefined) {
+    const shapes = fitMeasures({ ...input, options: { ...o, method: 'shapes' } });
+    const monotone = fitMeasures({ ...input, options: { ...o, method: 'monotone', references: false } });
+    const better = monotone.validation.crossValidatedAuc.mean > shapes.validation.crossValidatedAuc.mean ? monotone : shapes;
+    return { ...better, validation: { ...better.validation, references: shapes.validation.references } };
+  }
+  const method = o.method;
   const keys = candidates.map((c) => c.key);
 
   // Bins depend on the values alone, so every fold and reference shares them (shapes: 16 bins of at least 2 % and 50
