@@ -132,15 +132,17 @@ async function main(file: string) {
     // PRACTICE_REPORT=FILE keeps the default scorecard's whole backtest report (docs/proof-of-score.md shows one).
     if (process.env.PRACTICE_REPORT) await writeFile(process.env.PRACTICE_REPORT, `${JSON.stringify(baseline.report, null, 2)}\n`);
     const fit = (await call('POST', '/v1/scorecards/fit', { horizonDays: HORIZON_DAYS, seed: 1 })) as {
-      fit: { validation: { crossValidatedAuc: { mean: number; sd: number }; temporal: { testAuc: number } }; measures: { key: string; weight: number; direction: string; auc: number }[]; dropped: { key: string; reason: string }[] };
+      fit: { validation: { crossValidatedAuc: { mean: number; sd: number }; temporal: { testAuc: number }; references: { logisticRegression: { mean: number }; boostedTrees: { mean: number } } | null }; measures: { key: string; weight: number; direction: string | null; with: string | null; monotone: boolean; auc: number }[]; dropped: { key: string; reason: string }[]; references: { logisticRegression: { mean: number }; boostedTrees: { mean: number } } | null };
       backtest: { rocAuc: number; bands: { band: string; churnRate: number | null; accounts: number }[] };
     };
     const cv = fit.fit.validation.crossValidatedAuc;
     console.log(`fitted scorecard: 5-fold cross-validated ROC-AUC ${round(cv.mean)} ± ${round(cv.sd)} (reference: logistic regression on all columns 0.845 ± 0.006)`);
+    const refs = fit.fit.validation.references;
+    if (refs) console.log(`references on the same folds: logistic regression ${round(refs.logisticRegression.mean)}, boosted trees ${round(refs.boostedTrees.mean)}`);
     console.log(`fitted scorecard: time split (later 20 % of outcomes) ROC-AUC ${round(fit.fit.validation.temporal.testAuc)}; in-sample backtest ${round(fit.backtest.rocAuc)}`);
     console.log('bands of the fitted scorecard:', fit.backtest.bands.map((b) => `${b.band} ${b.accounts} (churn ${round(b.churnRate)})`).join(', '));
     console.log('measures:');
-    for (const m of fit.fit.measures) console.log(`  ${m.key.padEnd(26)} weight ${m.weight.toFixed(2).padStart(6)}  ${m.direction.padEnd(20)} AUC alone ${round(m.auc)}`);
+    for (const m of fit.fit.measures) console.log(`  ${m.key.padEnd(26)} weight ${m.weight.toFixed(2).padStart(6)}  ${(m.direction === null ? `× ${m.with}` : `${m.direction}${m.monotone ? '' : ' ~'}`).padEnd(26)} AUC alone ${round(m.auc)}`);
     for (const d of fit.fit.dropped) console.log(`  dropped ${d.key}: ${d.reason}`);
 
     // As a held-out evaluation through the API would: fit on the earlier 70 % of outcomes, activate,

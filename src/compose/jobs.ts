@@ -7,6 +7,8 @@ import { drainOutbox, pruneOutbox } from '../outbox/index.js';
 import { escalateOverdue, markDueFollowUps, planFollowUps } from '../follow-ups/index.js';
 import { RESCORE_WINDOW_MS, rescoreUntil } from '../scoring/jobs.js';
 import { sendDigests } from '../notifications/digest.js';
+import { notifyAnalysts } from '../notifications/analysts.js';
+import { proposeFit } from '../proof/proposals/propose.js';
 import { recomputeAll } from '../scoring/recompute.js';
 import { compactUntil } from '../signals/usage-compaction.js';
 import { backfillMarked } from '../scoring/backfill.js';
@@ -82,6 +84,22 @@ export const registry: readonly JobDefinition[] = [
       // Ends before the next occurrence (a request may take 15 s; the next run starts in 60).
       // Five at a time: a Worker invocation may hold six connections, one is the database.
       return { attempts: await drainOutbox({ db, logger, concurrency: 5, maxDurationMs: 50_000, ...settings.delivery }) };
+    },
+  },
+  {
+    name: 'propose-fit',
+    cron: '29 * * * *',
+    description:
+      'Fit proposals: once a week, and within the hour after outcomes are imported, when at least 50 new outcomes exist, fits a draft scorecard, compares it with the active one on the same held-out outcomes and stores a proposal; tells the analysts when the draft is better by a margin the AUC interval supports. Never activates anything.',
+    handler: async ({ db }) => {
+      const { proposal } = await proposeFit(db, {
+        notify: (trx, p) =>
+          notifyAnalysts(trx, {
+            kind: 'fit_proposal',
+            fitProposal: { id: p.id, draftScorecardId: p.draft!.scorecardId, activeAuc: p.active?.auc ?? null, draftAuc: p.draft?.auc ?? null, gainInterval: p.comparison?.interval ?? null },
+          }),
+      });
+      return { proposals: proposal ? 1 : 0, better: proposal?.better ? 1 : 0, notified: proposal?.notified ? 1 : 0 };
     },
   },
   {

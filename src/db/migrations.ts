@@ -22,6 +22,7 @@ export const MIGRATIONS = [
   '0030_usage_partitions',
   '0035_append_only_ingest',
   '0050_score_history',
+  '0055_fit_proposals',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Timestamp } from './types.js';
 import type { AlertTables } from './tables/alerts.js';
+import type { FitProposalTables } from './tables/fit-proposals.js';
 import type { FollowUpTables } from './tables/follow-ups.js';
 import type { JobTables } from './tables/jobs.js';
 import type { NotificationTables } from './tables/notifications.js';
@@ -183,7 +184,7 @@ export interface InboundWebhookMessagesTable {
  * Every table. Features from 0004 on keep their table types beside their code
  * (src/<feature>/tables.ts); they are all part of this one type.
  */
-export interface Database extends ScoringTables, OutboundWebhookTables, JobTables, AlertTables, FollowUpTables, NotificationTables, PeopleTables {
+export interface Database extends FitProposalTables, ScoringTables, OutboundWebhookTables, JobTables, AlertTables, FollowUpTables, NotificationTables, PeopleTables {
   api_keys: ApiKeysTable;
   bootstrap: BootstrapTable;
   change_clocks: ChangeClocksTable;

@@ -11,6 +11,8 @@ export const en = {
   'nav.admin': 'Admin',
   'nav.signOut': 'Sign out',
 
+  'explain.interaction': '{first} together with {second}: the two are scored as one line, because their combination says more than each alone',
+
   'common.all': 'All',
   'common.apply': 'Apply',
   'common.nextPage': 'Next page →',

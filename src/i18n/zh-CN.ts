@@ -13,6 +13,8 @@ export const zhCN: Record<MessageKey, string> = {
   'nav.admin': '管理',
   'nav.signOut': '退出登录',
 
+  'explain.interaction': '{first}与{second}合并评分：两者的组合比各自单独更能说明风险',
+
   'common.all': '全部',
   'common.apply': '应用',
   'common.nextPage': '下一页 →',

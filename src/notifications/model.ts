@@ -36,7 +36,7 @@ export const isNotificationFormat = (format: string): format is NotificationForm
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export type NotificationKind = PersonalEvent | RouteEvent | 'channel_test';
+export type NotificationKind = PersonalEvent | RouteEvent | 'channel_test' | 'fit_proposal';
 
 export interface AccountPart {
   externalId: string;
@@ -98,6 +98,8 @@ export interface NotificationPayload {
   alert?: { id: number; severity: string; ruleKey: string; status: string; assignee: string | null; reasons: string[] };
   followUp?: { id: number; title: string; kind: string; dueAt: string; assignee: string | null; escalatedTo?: string | null };
   digest?: DigestContent;
+  /** A fitted draft scorecard that ranks churn better than the active one (for the analysts). */
+  fitProposal?: { id: number; draftScorecardId: number; activeAuc: number | null; draftAuc: number | null; gainInterval: [number, number] | null };
 }
 
 /** The outbox event type of a notification: `notification.<kind>`, never one a webhook subscription can ask for. */

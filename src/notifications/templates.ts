@@ -60,6 +60,8 @@ type Strings = {
   footer: string;
   kinds: Record<string, string>;
   listSep: string;
+  proposal: (gain: string) => string;
+  openScorecards: string;
 };
 
 const en: Strings = {
@@ -73,6 +75,7 @@ const en: Strings = {
     band_change: (v) => `${v.account} moved from ${v.from} to ${v.to}`,
     daily_digest: (v) => `Your healthscore digest for ${v.date}`,
     channel_test: () => 'Test message from healthscore',
+    fit_proposal: (v) => `A fitted scorecard ranks churn better: AUC ${v.draftAuc} against ${v.activeAuc} today`,
   },
   bands: { green: 'green', yellow: 'yellow', red: 'red', none: 'no band' },
   severities: { low: 'low', medium: 'medium', high: 'high', critical: 'critical' },
@@ -98,6 +101,8 @@ const en: Strings = {
   footer: 'You receive this because of your healthscore notification settings.',
   kinds: { call: 'call', visit: 'visit', email: 'email', qbr: 'QBR' },
   listSep: ', ',
+  proposal: (gain) => `Gain in AUC, 95 % interval: ${gain}. The draft is not active: review it on the scorecards page and activate it if you agree.`,
+  openScorecards: 'Open the scorecards',
 };
 
 const zh: Strings = {
@@ -111,6 +116,7 @@ const zh: Strings = {
     band_change: (v) => `${v.account} 的健康等级由${v.from}变为${v.to}`,
     daily_digest: (v) => `您的 healthscore 每日摘要（${v.date}）`,
     channel_test: () => '来自 healthscore 的测试消息',
+    fit_proposal: (v) => `新拟合的评分卡能更好地识别流失：AUC ${v.draftAuc}，当前为 ${v.activeAuc}`,
   },
   bands: { green: '绿色', yellow: '黄色', red: '红色', none: '无等级' },
   severities: { low: '低', medium: '中', high: '高', critical: '严重' },
@@ -135,6 +141,8 @@ const zh: Strings = {
   footer: '您收到此消息是因为您在 healthscore 中的通知设置。',
   kinds: { call: '电话', visit: '拜访', email: '邮件', qbr: '季度业务回顾' },
   listSep: '，',
+  proposal: (gain) => `AUC 提升的 95% 置信区间：${gain}。草稿尚未启用：请在评分卡页面查看，认可后再启用。`,
+  openScorecards: '查看评分卡',
 };
 
 export const STRINGS: Record<Language, Strings> = { en, 'zh-CN': zh };
@@ -180,6 +188,8 @@ export function renderMessage(n: NotificationPayload, baseUrl: string): Rendered
     from: band(n.account?.previousBand),
     to: band(n.account?.band),
     date: n.digest?.date ?? '',
+    draftAuc: String(n.fitProposal?.draftAuc ?? '–'),
+    activeAuc: String(n.fitProposal?.activeAuc ?? '–'),
   };
   const facts: [string, string][] = [];
   if (n.account && n.kind !== 'daily_digest') {
@@ -228,9 +238,14 @@ export function renderMessage(n: NotificationPayload, baseUrl: string): Rendered
       : s.nothing;
   } else if (n.followUp) {
     summary = `${s.kinds[n.followUp.kind] ?? n.followUp.kind}: ${n.followUp.title}`;
+  } else if (n.fitProposal) {
+    const gain = n.fitProposal.gainInterval;
+    summary = s.proposal(gain ? `${gain[0]} – ${gain[1]}` : '–');
   }
   const link =
-    n.account && n.kind !== 'daily_digest'
+    n.kind === 'fit_proposal'
+      ? { url: `${baseUrl.replace(/\/+$/, '')}/scorecards`, label: s.openScorecards }
+      : n.account && n.kind !== 'daily_digest'
       ? { url: accountUrl(baseUrl, n.account.externalId), label: s.openAccount }
       : n.kind === 'daily_digest' || n.kind === 'channel_test'
         ? { url: baseUrl.replace(/\/+$/, '') || baseUrl, label: s.openApp }

@@ -64,7 +64,7 @@ export async function proofCommand(command: 'backtest' | 'fit', args: string[], 
       });
       const cv = fitted.result.validation.crossValidatedAuc;
       console.log(`fitted scorecard ${card.id} (version ${card.version}, inactive): cross-validated ROC-AUC ${num(cv.mean)} ± ${num(cv.sd)}, time split ${num(fitted.result.validation.temporal.testAuc)}`);
-      for (const m of fitted.result.measures) console.log(`  ${m.key.padEnd(26)} weight ${m.weight.toFixed(2).padStart(6)}  ${m.direction}`);
+      for (const m of fitted.result.measures) console.log(`  ${m.key.padEnd(26)} weight ${m.weight.toFixed(2).padStart(6)}  ${m.kind === 'interaction' ? `together with ${m.with}` : `${m.direction}${m.monotone ? '' : ' (rises and falls)'}`}`);
       for (const d of fitted.result.dropped) console.log(`  dropped ${d.key}: ${d.reason}`);
       console.log(`activate it with POST /v1/scorecards/${card.id}/activate`);
     });

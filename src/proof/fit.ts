@@ -6,7 +6,7 @@ import { FEATURE_NAMES, FEATURES, type FeatureName, type FeatureRow } from '../s
 import { type FitCandidate, FitError, type FitResult, fitMeasures } from '../scoring/learn/fit.js';
 import { measureInputs } from '../scoring/model.js';
 import { DEFAULT_CONNECTED, GROUPS, type ScorecardDefinition, scorecardDefinitionSchema } from '../scoring/scorecard.js';
-import { backtestReport, scoreObservations } from './backtest.js';
+import { type BacktestRow, backtestReport, scoreObservations } from './backtest.js';
 import { loadObservations, type ObservationOptions } from './observations.js';
 
 type Db = Kysely<Database>;
@@ -21,6 +21,9 @@ export interface FitOptions extends ObservationOptions {
   features?: FeatureName[];
   name?: string;
   seed?: number;
+  method?: 'shapes' | 'monotone';
+  /** Also score this scorecard on the same outcomes (e.g. the active one, for a fit proposal). */
+  compareWith?: ScorecardDefinition;
 }
 
 /** A scorecard of one linear measure per candidate: only used to read each candidate's raw value with its connection rule. */
@@ -50,7 +53,7 @@ export async function fitScorecard(db: Db, options: FitOptions) {
     const { rows } =
       count === 0
         ? { rows: [] }
-        : await sql<FeatureRow & { churned: boolean; occurred_on: string }>`
+        : await sql<FeatureRow & { churned: boolean; occurred_on: string; target_id: number }>`
             select f.*, t.churned, t.occurred_on::text as occurred_on from hs_features f join hs_targets t using (target_id) order by target_id`.execute(trx);
     const churned = rows.filter((r) => r.churned).length;
     const retained = rows.length - churned;
@@ -71,14 +74,23 @@ export async function fitScorecard(db: Db, options: FitOptions) {
     }));
     let result: FitResult;
     try {
-      result = fitMeasures({ candidates, observations, options: { seed: options.seed } });
+      result = fitMeasures({ candidates, observations, options: { seed: options.seed, ...(options.method ? { method: options.method } : {}) } });
     } catch (err) {
       if (err instanceof FitError) throw new DomainError('unprocessable', err.message);
       throw err;
     }
     const definition = toDefinition(result, connected, options);
     const { rows: scored, uninformative } = await scoreObservations(trx, definition);
-    return { definition, result, backtest: backtestReport(definition, scored, uninformative, count) };
+    // The compared scorecard's risk per fitted outcome (same targets, same order); unscored: its median.
+    let compared: { risk: number[]; churned: boolean[] } | null = null;
+    if (options.compareWith) {
+      const other = (await scoreObservations(trx, options.compareWith)).rows as (BacktestRow & { target_id: number })[];
+      const byTarget = new Map(other.map((r) => [Number(r.target_id), r.score]));
+      const known = other.map((r) => r.score).filter((x): x is number => x !== null).sort((a, b) => a - b);
+      const median = known.length ? known[Math.floor(known.length / 2)]! : 50;
+      compared = { risk: rows.map((r) => -(byTarget.get(Number(r.target_id)) ?? median)), churned: rows.map((r) => r.churned) };
+    }
+    return { definition, result, backtest: backtestReport(definition, scored, uninformative, count), compared };
   });
 }
 
@@ -97,4 +109,46 @@ function toDefinition(result: FitResult, connected: ScorecardDefinition['connect
     calibration: { intercept: result.calibration.intercept, slope: result.calibration.slope, horizonDays: options.horizonDays },
     groups,
   });
+}
+
+const nanToNull = (x: number) => (Number.isFinite(x) ? Math.round(x * 10_000) / 10_000 : null);
+const referenceOf = (r: { mean: number; sd: number; folds: number[] }) => ({ mean: nanToNull(r.mean), sd: nanToNull(r.sd), folds: r.folds.map(nanToNull) });
+
+/** The fit as the API reports and stores it (NaN as null, 4 decimals; without the per-observation risks). */
+export function fitSummary(result: FitResult) {
+  return {
+    observations: result.observations,
+    churned: result.churned,
+    method: result.method,
+    measures: result.measures.map((m) => ({
+      key: m.key,
+      label: m.label,
+      feature: m.feature,
+      kind: m.kind,
+      with: m.with,
+      weight: m.weight,
+      direction: m.direction,
+      monotone: m.monotone,
+      auc: m.auc,
+      coverage: m.coverage,
+    })),
+    dropped: result.dropped,
+    calibration: result.calibration,
+    validation: {
+      crossValidatedAuc: {
+        mean: nanToNull(result.validation.crossValidatedAuc.mean),
+        sd: nanToNull(result.validation.crossValidatedAuc.sd),
+        folds: result.validation.crossValidatedAuc.folds.map(nanToNull),
+      },
+      temporal: {
+        ...result.validation.temporal,
+        trainAuc: nanToNull(result.validation.temporal.trainAuc),
+        testAuc: nanToNull(result.validation.temporal.testAuc),
+      },
+      references: result.validation.references && {
+        logisticRegression: referenceOf(result.validation.references.logisticRegression),
+        boostedTrees: referenceOf(result.validation.references.boostedTrees),
+      },
+    },
+  };
 }

@@ -4,13 +4,14 @@ import { notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { activeScorecards, createScorecardVersion, ensureDefaultScorecard, findScorecard } from '../scoring/scorecards.js';
 import { runBacktest } from './backtest.js';
-import { fitScorecard } from './fit.js';
+import { fitScorecard, fitSummary } from './fit.js';
+import { registerProposalRoutes } from './proposals/routes.js';
 import { findReport, listReports, saveReport } from './reports.js';
 import { backtestRequestSchema, backtestResponseSchema, fitRequestSchema, fitResponseSchema, storedReportSchema } from './schemas.js';
 
-const nanToNull = (x: number) => (Number.isFinite(x) ? Math.round(x * 10_000) / 10_000 : null);
 
 export function registerProofRoutes(router: Router) {
+  registerProposalRoutes(router);
   router.route(
     {
       method: 'post',
@@ -57,7 +58,7 @@ export function registerProofRoutes(router: Router) {
       operationId: 'fitScorecard',
       summary: 'Learn a scorecard from renewal outcomes (saved as an inactive draft version)',
       description:
-        'Per feature a monotone step mapping (binned, isotonic, direction learned) and a weight from a regularised logistic regression; features without signal are dropped with a reason. Validated by k-fold cross-validation and a time split (train on earlier outcomes, test on later ones). The result is an ordinary scorecard with a churn-probability calibration: preview, backtest and activate it like any other. Needs at least 50 churned and 50 retained outcomes (422 otherwise).',
+        'By default (`method: shapes`) an explainable boosting fit: per feature a step shape learned by cyclic boosting on binned values, monotone unless the data shows a rise and fall, plus up to 3 interaction lines (two features together, chosen by a FAST scan), each weighted by its range in log-odds; near-duplicate features (|correlation| > 0.98) and features without signal are dropped with a reason. `method: monotone`: a monotone step mapping per feature and logistic-regression weights. A plain logistic regression and boosted trees are reported on the same folds as references. Validated by k-fold cross-validation and a time split (train on earlier outcomes, test on later ones). The result is an ordinary scorecard with a churn-probability calibration: preview, backtest and activate it like any other. Needs at least 50 churned and 50 retained outcomes (422 otherwise).',
       tags: ['scorecards'],
       request: { body: fitRequestSchema },
       rules: [{ rule: 'needs at least 50 churned and 50 retained outcomes in the window (422)' }],
@@ -72,27 +73,9 @@ export function registerProofRoutes(router: Router) {
         features: body.features,
         name: body.name,
         seed: body.seed,
+        method: body.method,
       });
-      const { result } = fitted;
-      const fit = {
-        observations: result.observations,
-        churned: result.churned,
-        measures: result.measures.map((m) => ({ key: m.key, label: m.label, feature: m.feature, weight: m.weight, direction: m.direction, auc: m.auc, coverage: m.coverage })),
-        dropped: result.dropped,
-        calibration: result.calibration,
-        validation: {
-          crossValidatedAuc: {
-            mean: nanToNull(result.validation.crossValidatedAuc.mean),
-            sd: nanToNull(result.validation.crossValidatedAuc.sd),
-            folds: result.validation.crossValidatedAuc.folds.map(nanToNull),
-          },
-          temporal: {
-            ...result.validation.temporal,
-            trainAuc: nanToNull(result.validation.temporal.trainAuc),
-            testAuc: nanToNull(result.validation.temporal.testAuc),
-          },
-        },
-      };
+      const fit = fitSummary(fitted.result);
       const { card, stored } = await inTransaction(c.var.db, async (trx) => {
         const card = await createScorecardVersion(trx, body.segment, fitted.definition);
         const stored = await saveReport(trx, { kind: 'fit', scorecardId: card.id, definition: fitted.definition, options: body, report: { fit, backtest: fitted.backtest } });

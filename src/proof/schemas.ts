@@ -28,6 +28,13 @@ export const fitRequestSchema = z.object({
     .meta({ description: 'Candidate features (default: all)' }),
   connected: connectedSchema.optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional().meta({ description: 'Seed of the cross-validation folds' }),
+  method: z
+    .enum(['shapes', 'monotone'])
+    .optional()
+    .meta({
+      description:
+        'shapes: explainable boosting, a shape per measure (monotone unless the data says otherwise) plus up to 3 interaction lines; monotone: monotone steps with logistic weights. Default: both, the better cross-validated one kept',
+    }),
   ...window,
 });
 
@@ -88,14 +95,39 @@ export const fitResponseSchema = z.object({
   fit: z.object({
     observations: z.number(),
     churned: z.number(),
+    method: z.enum(['shapes', 'monotone']).meta({ description: 'shapes: explainable boosting (shapes and interaction lines); monotone: monotone steps and logistic weights' }),
     measures: z.array(
-      z.object({ key: z.string(), label: z.string(), feature: z.string(), weight: z.number(), direction: z.string(), auc: z.number(), coverage: z.number() }),
+      z.object({
+        key: z.string(),
+        label: z.string(),
+        feature: z.string(),
+        kind: z.enum(['measure', 'interaction']).meta({ description: 'interaction: a line of its own for `feature` and `with` together' }),
+        with: z.string().nullable(),
+        weight: z.number(),
+        direction: z.string().nullable().meta({ description: 'null for an interaction line; for a shape that rises and falls, the way it leans overall' }),
+        monotone: z.boolean(),
+        auc: z.number(),
+        coverage: z.number(),
+      }),
     ),
     dropped: z.array(z.object({ key: z.string(), reason: z.string() })),
     calibration: z.object({ intercept: z.number(), slope: z.number() }),
     validation: z.object({
       crossValidatedAuc: z.object({ mean: z.number().nullable(), sd: z.number().nullable(), folds: z.array(z.number().nullable()) }),
-      temporal: z.object({ trainUntil: z.string(), trainAuc: z.number().nullable(), testAuc: z.number().nullable(), testObservations: z.number() }),
+      temporal: z.object({
+        trainUntil: z.string(),
+        trainAuc: z.number().nullable(),
+        testAuc: z.number().nullable(),
+        testObservations: z.number(),
+        reason: z.string().nullable().meta({ description: 'Why the time split gave no AUC (e.g. all outcomes on one date); null when it did' }),
+      }),
+      references: z
+        .object({
+          logisticRegression: z.object({ mean: z.number().nullable(), sd: z.number().nullable(), folds: z.array(z.number().nullable()) }),
+          boostedTrees: z.object({ mean: z.number().nullable(), sd: z.number().nullable(), folds: z.array(z.number().nullable()) }),
+        })
+        .nullable()
+        .meta({ description: 'Reference models on the same features and folds: a plain logistic regression and boosted depth-3 trees' }),
     }),
   }),
   backtest: backtestReportSchema,

@@ -1,4 +1,4 @@
-import type { Locale } from '../i18n/index.js';
+import { type Locale, translator } from '../i18n/index.js';
 import { explanationSentence, measureLabel, missingSentence, noInformationSentence } from '../i18n/explanations.js';
 import { FEATURES } from './features.js';
 import { MEASURE_STATUS } from './model.js';
@@ -59,7 +59,7 @@ export function explain(card: ScorecardDefinition, stored: StoredScore, locale: 
     const feature = FEATURES[m.feature];
     const source = SOURCE_NAMES[feature.source];
     const missingReason = REASONS[status] ?? null;
-    const label = measureLabel(locale, m.feature) ?? m.label;
+    const label = m.mapping.type === 'grid' ? m.label : (measureLabel(locale, m.feature) ?? m.label);
     const workspace = connectionOf(card, feature.source) === 'workspace';
     const sentence =
       status === MEASURE_STATUS.noInformation
@@ -72,7 +72,12 @@ export function explain(card: ScorecardDefinition, stored: StoredScore, locale: 
               `${m.label}: no recent data${m.freshnessDays ? ` (data older than ${m.freshnessDays} days is ignored)` : ''}`)
             : missingReason === 'no_value'
               ? (missingSentence(locale, label, { reason: 'no_value' }) ?? `${m.label}: nothing to measure yet`)
-              : (explanationSentence(locale, m.feature, raw!) ?? feature.describe(raw!));
+              : m.mapping.type === 'grid'
+                ? translator(locale).t('explain.interaction', {
+                    first: explanationSentence(locale, m.feature, raw!) ?? feature.describe(raw!),
+                    second: measureLabel(locale, m.mapping.with) ?? FEATURES[m.mapping.with].label,
+                  })
+                : (explanationSentence(locale, m.feature, raw!) ?? feature.describe(raw!));
     return {
       key: m.key,
       label,

@@ -18,8 +18,19 @@ export interface Breakpoints {
   down: number[];
 }
 
-export function mapRaw(raw: number, mapping: Mapping, breakpoints?: Breakpoints): number | null {
+/** Index of the last step at or below the value (0 when below them all). */
+const stepOf = (steps: number[], value: number) => {
+  let k = 0;
+  for (let i = 1; i < steps.length; i++) if (value >= steps[i]!) k = i;
+  return k;
+};
+
+/** Sub-score of a raw value; `pair` is the second feature's raw value of an interaction (grid) line. */
+export function mapRaw(raw: number, mapping: Mapping, breakpoints?: Breakpoints, pair?: number | null): number | null {
   switch (mapping.type) {
+    case 'grid':
+      if (pair === null || pair === undefined) return null;
+      return mapping.scores[stepOf(mapping.rows, raw)]![stepOf(mapping.columns, pair)]!;
     case 'linear': {
       const pts = mapping.points;
       if (raw <= pts[0]![0]) return pts[0]![1];
@@ -73,13 +84,22 @@ export const sourceAgeColumn = (card: ScorecardDefinition, measure: OrderedMeasu
 };
 
 /** Raw value of each measure for an account and its status: not connected, stale and no value all leave it null. */
-export function measureInputs(card: ScorecardDefinition, row: FeatureRow): { raw: number | null; status: MeasureStatus }[] {
-  return measuresOf(card).map((m) => {
+export function measureInputs(card: ScorecardDefinition, row: FeatureRow): { raw: number | null; pair: number | null; status: MeasureStatus }[] {
+  const input = (m: OrderedMeasure): { raw: number | null; status: MeasureStatus } => {
     const age = row[sourceAgeColumn(card, m)];
     if (age === null || age === undefined) return { raw: null, status: MEASURE_STATUS.notConnected };
     if (m.freshnessDays !== undefined && age > m.freshnessDays) return { raw: null, status: MEASURE_STATUS.stale };
     const raw = row[m.feature];
     return raw === null || raw === undefined ? { raw: null, status: MEASURE_STATUS.noValue } : { raw, status: MEASURE_STATUS.ok };
+  };
+  return measuresOf(card).map((m) => {
+    const own = input(m);
+    if (m.mapping.type !== 'grid') return { ...own, pair: null };
+    // An interaction line needs both values: the first feature's status, else the second's.
+    const other = input({ ...m, feature: m.mapping.with });
+    if (own.status !== MEASURE_STATUS.ok) return { ...own, pair: null };
+    if (other.status !== MEASURE_STATUS.ok) return { raw: null, pair: null, status: other.status };
+    return { raw: own.raw, pair: other.raw, status: MEASURE_STATUS.ok };
   });
 }
 
@@ -118,7 +138,7 @@ export function scoreAccount(
 ): ScoreResult {
   const measures = measuresOf(card);
   const inputs = measureInputs(card, row);
-  const subs = measures.map((m, i) => (inputs[i]!.raw === null ? null : mapRaw(inputs[i]!.raw!, m.mapping, breakpoints(m.key))));
+  const subs = measures.map((m, i) => (inputs[i]!.raw === null ? null : mapRaw(inputs[i]!.raw!, m.mapping, breakpoints(m.key), inputs[i]!.pair)));
   const { score: base, coverage } = combine(effectiveWeights(card, uninformative), subs);
   const score = base === null ? null : pulse ? clampScore(base + pulse) : base;
   return {

@@ -26,8 +26,23 @@ export const mappingSchema = z.discriminatedUnion('type', [
       /** Steps: a raw value at or above `min` scores `score` (the first band also covers everything below it). */
       bands: z.array(z.object({ min: z.number().finite(), score: z.number().min(0).max(100) })).min(1).max(20),
     })
-    .refine((m) => m.bands.every((b, i) => i === 0 || b.min > m.bands[i - 1]!.min), 'bands must have strictly ascending min values')
-    .refine((m) => isMonotone(m.bands.map((b) => b.score)), 'band scores must rise or fall monotonically'),
+    // Not necessarily monotone: a fitted shape may rise then fall where the data says so.
+    .refine((m) => m.bands.every((b, i) => i === 0 || b.min > m.bands[i - 1]!.min), 'bands must have strictly ascending min values'),
+  z
+    .object({
+      type: z.literal('grid'),
+      /** The second feature of an interaction line: the measure's own feature picks the row, this one the column. */
+      with: z.enum(Object.keys(FEATURES) as [FeatureName, ...FeatureName[]]),
+      /** Row steps on the measure's feature: a raw value at or above rows[i] is in row i (row 0 also covers everything below). */
+      rows: z.array(z.number().finite()).min(1).max(8),
+      /** Column steps on the `with` feature, read the same way. */
+      columns: z.array(z.number().finite()).min(1).max(8),
+      /** Sub-score per row and column. */
+      scores: z.array(z.array(z.number().min(0).max(100)).min(1).max(8)).min(1).max(8),
+    })
+    .refine((m) => m.rows.every((r, i) => i === 0 || r > m.rows[i - 1]!), 'rows must be strictly ascending')
+    .refine((m) => m.columns.every((c, i) => i === 0 || c > m.columns[i - 1]!), 'columns must be strictly ascending')
+    .refine((m) => m.scores.length === m.rows.length && m.scores.every((r) => r.length === m.columns.length), 'scores must have one row per row step and one column per column step'),
   z.object({
     type: z.literal('percentile'),
     /** Rank within the account's segment; true: a higher raw value is better. */

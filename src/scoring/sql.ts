@@ -17,8 +17,17 @@ const num = (n: number) => {
   return `(${n})::float8`;
 };
 
-function mappingSql(raw: string, mapping: Mapping, breakpoints: string): string {
+/** Index of the last step at or below the value (0 below them all), as model.ts stepOf. */
+const stepSql = (steps: number[], value: string) =>
+  steps.length === 1 ? '0' : `case ${[...steps.keys()].slice(1).reverse().map((i) => `when ${value} >= ${num(steps[i]!)} then ${i}`).join(' ')} else 0 end`;
+
+function mappingSql(raw: string, mapping: Mapping, breakpoints: string, pair: string): string {
   switch (mapping.type) {
+    case 'grid': {
+      const cells = mapping.scores.flatMap((row, i) => row.map((score, j) => `when ${i * mapping.columns.length + j} then ${num(score)}`));
+      const cell = `(${stepSql(mapping.rows, raw)}) * ${mapping.columns.length} + (${stepSql(mapping.columns, pair)})`;
+      return `case when ${raw} is null or ${pair} is null then null else case ${cell} ${cells.join(' ')} end end`;
+    }
     case 'linear': {
       const p = mapping.points;
       const parts = [`when ${raw} <= ${num(p[0]![0])} then ${num(p[0]![1])}`];
@@ -44,11 +53,18 @@ function mappingSql(raw: string, mapping: Mapping, breakpoints: string): string 
 }
 
 /** The measure's status (model.ts measureInputs), before "no information". */
-const statusSql = (card: ScorecardDefinition, m: OrderedMeasure) => {
+const ownStatusSql = (card: ScorecardDefinition, m: OrderedMeasure) => {
   const age = `f.${sourceAgeColumn(card, m)}`;
   return `case when ${age} is null then ${MEASURE_STATUS.notConnected}
     ${m.freshnessDays === undefined ? '' : `when ${age} > ${m.freshnessDays} then ${MEASURE_STATUS.stale}`}
     when f.${m.feature} is null then ${MEASURE_STATUS.noValue} else ${MEASURE_STATUS.ok} end`;
+};
+
+/** An interaction line's status: its first feature's, else its second's (model.ts measureInputs). */
+const statusSql = (card: ScorecardDefinition, m: OrderedMeasure) => {
+  const own = ownStatusSql(card, m);
+  if (m.mapping.type !== 'grid') return own;
+  return `case when (${own}) <> ${MEASURE_STATUS.ok} then (${own}) else (${ownStatusSql(card, { ...m, feature: m.mapping.with })}) end`;
 };
 
 export interface ScoringSql {
@@ -76,6 +92,7 @@ export function scoringSelect(card: ScorecardDefinition, inner: string, distribu
     .join('\n');
   const statuses = measures.map((m) => statusSql(card, m));
   const raws = measures.map((m, i) => `case when (${statuses[i]}) = ${MEASURE_STATUS.ok} then f.${m.feature} end as r${i}`);
+  const pairs = measures.map((m, i) => (m.mapping.type === 'grid' ? `case when (${statuses[i]}) = ${MEASURE_STATUS.ok} then f.${m.mapping.with} end` : 'null::float8') + ` as q${i}`);
   const statusArray = `array[${measures
     .map((m, i) => (uninformative.has(m.feature) ? `case when (${statuses[i]}) = ${MEASURE_STATUS.ok} then ${MEASURE_STATUS.noInformation} else (${statuses[i]}) end` : `(${statuses[i]})`))
     .join(', ')}]::int2[]`;
@@ -84,7 +101,7 @@ export function scoringSelect(card: ScorecardDefinition, inner: string, distribu
     const column = m.mapping.higherIsBetter ? 'breakpoints' : 'negated_breakpoints';
     return `coalesce(ds${i}.${column}, dg${i}.${column}) as bp${i}`;
   });
-  const subs = measures.map((m, i) => `${mappingSql(`r${i}`, m.mapping, `bp${i}`)} as s${i}`);
+  const subs = measures.map((m, i) => `${mappingSql(`r${i}`, m.mapping, `bp${i}`, `q${i}`)} as s${i}`);
   const weightSum = weights.reduce((sum, w) => sum + w, 0);
   const numerator = weights.map((w, i) => `coalesce(${num(w)} * s${i}, 0)`).join(' + ');
   const denominator = weights.map((w, i) => `case when s${i} is not null then ${num(w)} else 0 end`).join(' + ');
@@ -115,7 +132,7 @@ from (
       select target_id, account_id, segment, previous_band, pulse_adjustment, status, ${raws.map((_, i) => `r${i}`).join(', ')},
              ${subs.join(',\n             ')}
       from (
-        select f.target_id, f.account_id, f.segment, f.previous_band, f.pulse_adjustment, ${statusArray} as status, ${raws.join(', ')}, ${bps.join(', ')}
+        select f.target_id, f.account_id, f.segment, f.previous_band, f.pulse_adjustment, ${statusArray} as status, ${raws.join(', ')}, ${pairs.join(', ')}, ${bps.join(', ')}
         from ${inner} f
         ${joins}
         offset 0

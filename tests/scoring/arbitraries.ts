@@ -33,14 +33,27 @@ export const percentileMapping: fc.Arbitrary<Mapping> = fc.boolean().map((higher
 
 export const mapping = fc.oneof(linearMapping, bandsMapping, percentileMapping);
 
-/** A random valid scorecard over random features. */
-export const scorecard: fc.Arbitrary<ScorecardDefinition> = fc
+/** Fitted shapes: bands that rise and fall, and interaction grids over a second feature. */
+export const shapedBandsMapping: fc.Arbitrary<Mapping> = ascendingUnique(1, 6).chain((mins) =>
+  fc.array(score, { minLength: mins.length, maxLength: mins.length }).map((scores) => ({ type: 'bands' as const, bands: mins.map((min, i) => ({ min, score: scores[i]! })) })),
+);
+export const gridMapping: fc.Arbitrary<Mapping> = fc
+  .record({ with: fc.constantFrom(...FEATURE_NAMES), rows: ascendingUnique(1, 4), columns: ascendingUnique(1, 4) })
+  .chain(({ with: other, rows, columns }) =>
+    fc
+      .array(fc.array(score, { minLength: columns.length, maxLength: columns.length }), { minLength: rows.length, maxLength: rows.length })
+      .map((scores) => ({ type: 'grid' as const, with: other, rows, columns, scores })),
+  );
+export const anyMapping = fc.oneof(mapping, shapedBandsMapping, gridMapping);
+
+/** A random valid scorecard over random features (`shaped`: with rising-and-falling bands and interaction grids). */
+export const scorecardOf = (mappings: fc.Arbitrary<Mapping>): fc.Arbitrary<ScorecardDefinition> => fc
   .record({
     measures: fc.uniqueArray(
       fc.record({
         feature: fc.constantFrom(...FEATURE_NAMES),
         weight: decimal(0.1, 50, 10),
-        mapping,
+        mapping: mappings,
         freshnessDays: fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
       }),
       { minLength: 1, maxLength: 8, selector: (m) => m.feature },
@@ -68,6 +81,8 @@ export const scorecard: fc.Arbitrary<ScorecardDefinition> = fc
       },
     ],
   }));
+export const scorecard = scorecardOf(mapping);
+export const shapedScorecard = scorecardOf(anyMapping);
 
 /** Random features: each value present or missing; ages for freshness. */
 export const featureRow: fc.Arbitrary<FeatureRow> = fc

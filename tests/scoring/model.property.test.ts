@@ -10,6 +10,7 @@ const runs = { numRuns: 500 };
 /** Which way is better for a mapping: +1 higher raw is better, -1 lower, 0 flat. */
 function direction(m: ReturnType<typeof mapping.generate> extends never ? never : Parameters<typeof mapRaw>[1]): number {
   if (m.type === 'percentile') return m.higherIsBetter ? 1 : -1;
+  if (m.type === 'grid') return 0;
   const ys = m.type === 'linear' ? m.points.map((p) => p[1]) : m.bands.map((b) => b.score);
   return Math.sign(ys.at(-1)! - ys[0]!);
 }

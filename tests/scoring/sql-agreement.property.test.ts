@@ -6,7 +6,7 @@ import { type Band, type Breakpoints, nextBand, scoreAccount } from '../../src/s
 import { measuresOf } from '../../src/scoring/scorecard.js';
 import { scoringSelect } from '../../src/scoring/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { breakpoints, featureRow, scorecard } from './arbitraries.js';
+import { breakpoints, featureRow, shapedScorecard } from './arbitraries.js';
 
 /**
  * The scoring maths runs in SQL for set-based recomputes and in TypeScript as
@@ -26,7 +26,7 @@ describe('SQL and the TypeScript reference agree', () => {
   it('on random data', async () => {
     const cases = fc.sample(
       fc.record({
-        card: scorecard,
+        card: shapedScorecard,
         rows: fc.array(
           fc.record({
             features: featureRow,

@@ -1,5 +1,9 @@
+import { binCandidates, nearDuplicates } from './binned.js';
 import { stratifiedFolds, temporalSplit } from './folds.js';
 import { rocAuc } from './metrics.js';
+import { type ReferenceAucs, references } from './references.js';
+import { trainShapeModel } from './shape-train.js';
+import type { ShapeTrainOptions } from './shape-train.js';
 import { FitError, type Prepared, type TrainedModel, type TrainOptions, prepare, scoreObservations, trainModel } from './train.js';
 
 /**
@@ -46,6 +50,20 @@ export interface FitOptions {
    * strongly with a low AUC (on 8 % of accounts, churn 50 % vs 20 %: AUC ≈ 0.56); lower this to keep such flags.
    */
   minAuc?: number;
+  /**
+   * `shapes`: explainable boosting, a shape per measure that may rise and fall, plus a few interaction
+   * lines; `monotone`: one monotone step mapping per measure and logistic weights. Default: both, the
+   * one with the better cross-validated AUC kept (same folds).
+   */
+  method?: 'shapes' | 'monotone';
+  /** Interaction lines at most (shapes only; default 3, 0: none). */
+  maxInteractions?: number;
+  /** Candidates whose values correlate beyond this (absolute) are near-duplicates: the later is dropped (default 0.98). */
+  duplicateCorrelation?: number;
+  /** Compute the reference models (logistic regression, boosted trees) on the same folds (default true). */
+  references?: boolean;
+  /** Tuning of the shapes method. */
+  shapes?: ShapeTrainOptions;
 }
 
 export interface FitInput {
@@ -61,8 +79,14 @@ export interface FittedMeasure {
   group: Group;
   /** > 0; the weights sum to 100; 2 decimals. */
   weight: number;
-  mapping: { type: 'bands'; bands: { min: number; score: number }[] };
-  direction: 'higher_is_healthier' | 'lower_is_healthier';
+  mapping: TrainedModel['measures'][number]['mapping'];
+  /** `interaction`: a line of its own for two measures together (grid mapping; `with` the second one's key). */
+  kind: 'measure' | 'interaction';
+  with: string | null;
+  /** Null for an interaction line; for a shape that rises and falls, the way it leans overall. */
+  direction: 'higher_is_healthier' | 'lower_is_healthier' | null;
+  /** False where the data showed a shape that rises and falls (or an interaction). */
+  monotone: boolean;
   /** This measure alone, on the training data (observations with a value), oriented. */
   auc: number;
   /** Share of the observations with a value. */
@@ -78,18 +102,25 @@ export interface FitResult {
   bands: { green: number; red: number };
   validation: {
     crossValidatedAuc: { mean: number; sd: number; folds: number[] };
-    /** AUCs are NaN when the split leaves a part without both outcomes. */
-    temporal: { trainUntil: string; trainAuc: number; testAuc: number; testObservations: number };
+    /** AUCs are NaN when the split leaves a part without both outcomes; `reason` then says why. */
+    temporal: { trainUntil: string; trainAuc: number; testAuc: number; testObservations: number; reason: string | null };
+    /** Reference models on the same features and folds (null when not computed). */
+    references: { logisticRegression: ReferenceAucs; boostedTrees: ReferenceAucs } | null;
+    /** Per observation (input order): its risk (−score) from the fold model that did not see it. */
+    outOfFoldRisk: number[];
   };
+  method: 'shapes' | 'monotone';
   observations: number;
   churned: number;
 }
 
-/** AUC of a trained model's scores on the listed observations (no data → the model's median training score). */
+/** Risk (−score) of a trained model on the listed observations (no data → the model's median training score). */
+const heldOutRisk = (data: Prepared, model: TrainedModel, rows: number[]) => scoreObservations(data, model, rows).map((s) => -(s ?? model.fallbackScore));
+
+/** AUC of a trained model's scores on the listed observations. */
 function heldOutAuc(data: Prepared, model: TrainedModel, rows: number[]): number {
-  const scores = scoreObservations(data, model, rows);
   return rocAuc(
-    scores.map((s) => -(s ?? model.fallbackScore)),
+    heldOutRisk(data, model, rows),
     rows.map((i) => data.churned[i] === 1),
   );
 }
@@ -125,56 +156,117 @@ export function fitMeasures(input: FitInput): FitResult {
     churned,
     candidates.length,
   );
+  // Unasked, both explainable methods are cross-validated on the same folds and the better one is kept:
+  // shapes close on boosted trees where effects bend or interact, monotone steps waste fewer outcomes where they do not.
+  if (o.method === undefined) {
+    const shapes = fitMeasures({ ...input, options: { ...o, method: 'shapes' } });
+    const monotone = fitMeasures({ ...input, options: { ...o, method: 'monotone', references: false } });
+    const better = monotone.validation.crossValidatedAuc.mean > shapes.validation.crossValidatedAuc.mean ? monotone : shapes;
+    return { ...better, validation: { ...better.validation, references: shapes.validation.references } };
+  }
+  const method = o.method;
+  const keys = candidates.map((c) => c.key);
+
+  // Bins depend on the values alone, so every fold and reference shares them (shapes: 16 bins of at least 2 % and 50
+  // outcomes, so a small portfolio's shapes are not noise); near-duplicates are set aside.
+  const binned = binCandidates(data, { maxBins: method === 'shapes' ? 16 : train.maxBins, minBinShare: method === 'shapes' ? Math.max(0.02, 50 / Math.max(1, observations.length)) : train.minBinShare, minCoverage: train.minCoverage });
+  const usableBefore = candidates.map((_, c) => c).filter((c) => !binned.unusable.has(c));
+  const duplicates = nearDuplicates(data, usableBefore, keys, o.duplicateCorrelation ?? 0.98);
+  const usable = usableBefore.filter((c) => !duplicates.has(c));
+  const shapeOptions: ShapeTrainOptions = { ...(o.shapes ?? {}), ...(o.maxInteractions !== undefined ? { maxInteractions: o.maxInteractions } : {}) };
+  const features = candidates.map((c) => c.feature);
+  const fitOn = (mask: Uint8Array, warm?: TrainOptions['warmStart']): TrainedModel => {
+    if (method === 'monotone') return trainModel(data, mask, { ...train, exclude: duplicates, ...(warm ? { warmStart: warm } : {}) });
+    const model = trainShapeModel(data, binned, mask, usable, features, shapeOptions);
+    const setAside = [...binned.unusable, ...duplicates].map(([candidate, reason]) => ({ candidate, reason }));
+    return { ...model, dropped: [...setAside, ...model.dropped].sort((a, b) => a.candidate - b.candidate) };
+  };
 
   const all = new Uint8Array(data.n).fill(1);
-  const final = trainModel(data, all, train);
+  const final = fitOn(all);
 
   // k-fold cross-validation of the whole pipeline; a fold whose training part supports no model ranks at chance.
   const k = Math.min(Math.floor(o.folds ?? 5), nChurned, nRetained);
   const foldOf = stratifiedFolds(churned, k, seed);
-  const warm: TrainOptions = { ...train, warmStart: final.regression };
   const foldAucs: number[] = [];
+  // Each observation's risk from the model that did not see it (a fold without a model: all at one risk).
+  const outOfFold = new Array<number>(data.n).fill(0);
   for (let f = 0; f < k; f++) {
     const mask = Uint8Array.from(foldOf, (x) => (x === f ? 0 : 1));
+    const rows = rowsWhere(mask, 0);
     let auc = 0.5;
     try {
-      auc = heldOutAuc(data, trainModel(data, mask, warm), rowsWhere(mask, 0));
+      const risk = heldOutRisk(data, fitOn(mask, final.regression), rows);
+      rows.forEach((i, r) => (outOfFold[i] = risk[r]!));
+      auc = rocAuc(
+        risk,
+        rows.map((i) => data.churned[i] === 1),
+      );
     } catch (error) {
       if (!(error instanceof FitError)) throw error;
+      rows.forEach((i) => (outOfFold[i] = -50));
     }
     foldAucs.push(auc);
   }
   const mean = foldAucs.reduce((s, a) => s + a, 0) / k;
   const sd = Math.sqrt(foldAucs.reduce((s, a) => s + (a - mean) ** 2, 0) / Math.max(1, k - 1));
 
-  // Time split: train on the earlier outcomes, test on the later ones.
-  const split = temporalSplit(
-    observations.map((obs) => obs.outcomeDate),
-    holdoutShare,
-  );
+  // Time split: train on the earlier outcomes, test on the later ones; when it cannot, say why.
+  const dates = observations.map((obs) => obs.outcomeDate);
+  const split = temporalSplit(dates, holdoutShare);
   const testRows = rowsWhere(split.train, 0);
+  const trainRows = rowsWhere(split.train, 1);
   let trainAuc = NaN;
   let testAuc = NaN;
-  try {
-    const model = trainModel(data, split.train, warm);
-    trainAuc = heldOutAuc(data, model, rowsWhere(split.train, 1));
-    testAuc = heldOutAuc(data, model, testRows);
-  } catch (error) {
-    if (!(error instanceof FitError)) throw error;
+  let reason: string | null = null;
+  const classes = (rows: number[]) => {
+    const c = rows.reduce((s, i) => s + data.churned[i]!, 0);
+    return { churned: c, retained: rows.length - c };
+  };
+  if (testRows.length === 0) {
+    const distinctDates = new Set(dates).size;
+    reason =
+      distinctDates <= 1
+        ? `all ${dates.length} outcomes fall on one date (${dates[0] ?? '—'}): a time split needs outcomes on at least two dates`
+        : `no outcome falls after ${split.trainUntil}: a time split needs later outcomes to test on`;
+  } else {
+    const tr = classes(trainRows);
+    const te = classes(testRows);
+    if (tr.churned === 0 || tr.retained === 0) reason = `the outcomes until ${split.trainUntil} are all ${tr.churned === 0 ? 'retained' : 'churned'}: nothing to train on`;
+    else if (te.churned === 0 || te.retained === 0) reason = `the ${testRows.length} outcomes after ${split.trainUntil} are all ${te.churned === 0 ? 'retained' : 'churned'}: an AUC needs both`;
+    else
+      try {
+        const model = fitOn(split.train, final.regression);
+        trainAuc = heldOutAuc(data, model, trainRows);
+        testAuc = heldOutAuc(data, model, testRows);
+      } catch (error) {
+        if (!(error instanceof FitError)) throw error;
+        reason = `the earlier outcomes support no model: ${error.message}`;
+      }
   }
+
+  const refs = o.references === false ? null : references(data, binned, usable, foldOf, k);
+  const keyOf = (m: TrainedModel['measures'][number]) => {
+    const a = candidates[m.candidate]!;
+    return m.pair === null ? a.key : `${a.key}_x_${candidates[m.pair]!.key}`.slice(0, 63);
+  };
 
   return {
     measures: final.measures.map((m) => {
       const c = candidates[m.candidate]!;
+      const p = m.pair === null ? null : candidates[m.pair]!;
       return {
-        key: c.key,
-        label: c.label,
+        key: keyOf(m),
+        label: p ? `${c.label} × ${p.label}` : c.label,
         feature: c.feature,
         group: c.group,
         weight: m.weight,
         mapping: m.mapping,
-        direction: m.learned.direction,
-        auc: m.learned.auc,
+        kind: p ? 'interaction' : 'measure',
+        with: p ? p.key : null,
+        direction: m.direction,
+        monotone: m.monotone,
+        auc: m.auc,
         coverage: m.coverage,
       };
     }),
@@ -183,8 +275,11 @@ export function fitMeasures(input: FitInput): FitResult {
     bands: final.bands,
     validation: {
       crossValidatedAuc: { mean, sd, folds: foldAucs },
-      temporal: { trainUntil: split.trainUntil, trainAuc, testAuc, testObservations: testRows.length },
+      temporal: { trainUntil: split.trainUntil, trainAuc, testAuc, testObservations: testRows.length, reason },
+      references: refs,
+      outOfFoldRisk: outOfFold,
     },
+    method,
     observations: data.n,
     churned: nChurned,
   };

@@ -34,6 +34,8 @@ export interface TrainOptions {
   minAuc: number;
   /** Start of the weights' regression (e.g. the model fitted on all observations, for a fold): coefficient by candidate. */
   warmStart?: Regression;
+  /** Candidates set aside before training (e.g. near-duplicates), with the reason. */
+  exclude?: ReadonlyMap<number, string>;
 }
 
 /** The weights' logistic regression of "not churned" on sub-scores ÷ 100. */
@@ -44,10 +46,17 @@ export interface Regression {
 
 export interface TrainedMeasure {
   candidate: number;
-  learned: LearnedMapping;
-  mapping: Extract<Mapping, { type: 'bands' }>;
+  /** The second candidate of an interaction line (grid mapping); null for a measure of its own. */
+  pair: number | null;
+  mapping: Extract<Mapping, { type: 'bands' } | { type: 'grid' }>;
   coverage: number;
   weight: number;
+  /** Null for an interaction line. For a shape that is not monotone: the way it leans overall. */
+  direction: LearnedMapping['direction'] | null;
+  /** Monotone (the usual) or a shape that rises and falls where the data said so. */
+  monotone: boolean;
+  /** This measure alone, on the training data (observations with a value), oriented. */
+  auc: number;
 }
 
 export interface TrainedModel {
@@ -127,15 +136,22 @@ function subsByValue(distinct: Float64Array, mapping: Mapping): Float64Array {
 /** Score of each listed observation as the product computes it (model.ts combine); null when no measure has data. */
 export function scoreObservations(data: Prepared, model: Pick<TrainedModel, 'measures'>, rows: ArrayLike<number>): (number | null)[] {
   const weights = model.measures.map((m) => m.weight);
-  const lookups = model.measures.map((m) => subsByValue(data.distinct[m.candidate]!, m.mapping));
+  const lookups = model.measures.map((m) => (m.pair === null ? subsByValue(data.distinct[m.candidate]!, m.mapping) : null));
   const indexes = model.measures.map((m) => data.valueIndex[m.candidate]!);
+  const pairIndexes = model.measures.map((m) => (m.pair === null ? null : data.valueIndex[m.pair]!));
   const subs: (number | null)[] = new Array<number | null>(weights.length);
   const scores: (number | null)[] = [];
   for (let r = 0; r < rows.length; r++) {
     const i = rows[r]!;
     for (let k = 0; k < weights.length; k++) {
       const idx = indexes[k]![i]!;
-      subs[k] = idx < 0 ? null : lookups[k]![idx]!;
+      const lookup = lookups[k];
+      if (lookup) subs[k] = idx < 0 ? null : lookup[idx]!;
+      else {
+        const m = model.measures[k]!;
+        const pidx = pairIndexes[k]![i]!;
+        subs[k] = idx < 0 || pidx < 0 ? null : mapRaw(data.distinct[m.candidate]![idx]!, m.mapping, undefined, data.distinct[m.pair!]![pidx]!);
+      }
     }
     scores.push(combine(weights, subs).score);
   }
@@ -184,6 +200,8 @@ export function trainModel(data: Prepared, mask: Uint8Array, options: TrainOptio
   const dropped: TrainedModel['dropped'] = [];
   const learned: { candidate: number; learned: LearnedMapping; coverage: number }[] = [];
   data.distinct.forEach((distinct, c) => {
+    const excluded = options.exclude?.get(c);
+    if (excluded) return void dropped.push({ candidate: c, reason: excluded });
     const index = data.valueIndex[c]!;
     const counts = new Float64Array(distinct.length);
     const churns = new Float64Array(distinct.length);
@@ -268,10 +286,13 @@ export function trainModel(data: Prepared, mask: Uint8Array, options: TrainOptio
 
   const measures: TrainedMeasure[] = active.map((k, j) => {
     const { candidate, learned: l, coverage } = learned[k]!;
-    return { candidate, learned: l, mapping: { type: 'bands', bands: l.bands }, coverage, weight: weights[j]! };
+    return { candidate, pair: null, mapping: { type: 'bands', bands: l.bands }, coverage, weight: weights[j]!, direction: l.direction, monotone: true, auc: l.auc };
   });
+  return { ...finishModel(data, rows, measures), dropped, regression };
+}
 
-  // Calibration and bands on the training scores, computed as the product scores.
+/** Calibration, bands and the fallback score of trained measures, on the training rows' product scores. */
+export function finishModel(data: Prepared, rows: ArrayLike<number>, measures: TrainedMeasure[]): Omit<TrainedModel, 'dropped' | 'regression'> {
   const scores = scoreObservations(data, { measures }, rows);
   const scored: number[] = [];
   const churn: number[] = [];
@@ -291,10 +312,8 @@ export function trainModel(data: Prepared, mask: Uint8Array, options: TrainOptio
   }
   return {
     measures,
-    dropped,
     calibration: { intercept: cal.intercept, slope: cal.coefficients[0]! },
     bands: { green, red },
     fallbackScore: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 50,
-    regression,
   };
 }

@@ -8,8 +8,9 @@ import { portfolio } from './portfolio.js';
 /** Score observations with a fitted result exactly as the product would: mapRaw per measure, then combine. */
 function score(result: FitResult, candidateKeys: string[], raws: (number | null)[]): number | null {
   const subs = result.measures.map((m) => {
-    const raw = raws[candidateKeys.indexOf(m.key)];
-    return raw === null || raw === undefined ? null : mapRaw(raw, m.mapping);
+    const raw = raws[candidateKeys.indexOf(m.feature)];
+    const pair = m.with === null ? undefined : (raws[candidateKeys.indexOf(m.with)] ?? null);
+    return raw === null || raw === undefined ? null : mapRaw(raw, m.mapping, undefined, pair);
   });
   return combine(
     result.measures.map((m) => m.weight),
@@ -35,7 +36,7 @@ describe('fitting a scorecard to outcomes on a portfolio with a known propensity
     for (const key of ['noise_continuous', 'noise_counts']) {
       const m = result.measures.find((x) => x.key === key);
       if (m) expect(m.weight, key).toBeLessThan(3);
-      else expect(result.dropped.find((d) => d.key === key)?.reason).toMatch(/^(no signal: AUC 0\.5\d|points the other way once the others are known|negligible weight)/);
+      else expect(result.dropped.find((d) => d.key === key)?.reason).toMatch(/^(no signal: AUC 0\.5\d|no signal: its shape explains a deviance of|points the other way once the others are known|negligible weight)/);
     }
     expect(result.dropped).toContainEqual({ key: 'auto_renew_off', reason: 'no information: identical values' });
     expect(result.dropped.find((d) => d.key === 'rare_source')?.reason).toMatch(/^too little data: [0-9.]+ % coverage$/);
@@ -142,10 +143,13 @@ describe('fitMeasures edge cases', () => {
       { key: 'overdue', feature: 'payment_overdue', label: 'Overdue', group: 'commercial' as const },
       { key: 'trend', feature: 'usage_trend', label: 'Trend', group: 'usage' as const },
     ];
-    const strict = fitMeasures({ candidates, observations });
+    const strict = fitMeasures({ candidates, observations, options: { method: 'monotone', references: false } });
     expect(strict.dropped.find((d) => d.key === 'overdue')?.reason).toMatch(/^no signal: AUC 0\.5[01]$/);
-    const lenient = fitMeasures({ candidates, observations, options: { minAuc: 0.5 } });
+    const lenient = fitMeasures({ candidates, observations, options: { minAuc: 0.5, method: 'monotone', references: false } });
     expect(lenient.measures.find((m) => m.key === 'overdue')?.direction).toBe('lower_is_healthier');
+    // The shapes method judges a measure by the deviance it explains, not its AUC: it keeps the flag.
+    const shapes = fitMeasures({ candidates, observations, options: { references: false } });
+    expect(shapes.measures.find((m) => m.key === 'overdue')?.direction).toBe('lower_is_healthier');
   });
 
   it('a measure that only echoes another one is dropped once the others are known, or shares the weight', () => {

@@ -84,3 +84,37 @@ export function portfolio(n: number, seed: number): Portfolio {
     bestLogit,
   };
 }
+
+/**
+ * A portfolio whose effects an additive monotone scorecard cannot express: a
+ * risk that rises then falls with tenure (the first renewal is the cliff), and
+ * an interaction (many tickets hurt only detractors). `tickets_per_seat` is
+ * tickets again (one seat each): a near-duplicate.
+ */
+export function shapedPortfolio(n: number, seed: number): { candidates: FitCandidate[]; observations: FitObservation[]; trueLogit: number[] } {
+  const random = mulberry32(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const candidates = [
+    candidate('usage_trend', 'usage'),
+    candidate('tenure_months', 'commercial'),
+    candidate('tickets_90d', 'support'),
+    candidate('tickets_per_seat', 'support'),
+    candidate('latest_nps', 'surveys'),
+    candidate('noise', 'usage'),
+  ];
+  const observations: FitObservation[] = [];
+  const trueLogit: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const trend = Math.round(normal() * 100) / 100;
+    const tenure = Math.floor(random() * 60);
+    const tickets = Math.min(6, Math.floor(-Math.log(1 - random()) * 1.5));
+    const nps = Math.min(10, Math.max(0, Math.round(7 + 2.5 * normal())));
+    const noise = Math.round(normal() * 100) / 100;
+    const logit = -1.6 - 0.6 * trend + 2.2 * Math.exp(-(((tenure - 13) / 5) ** 2)) + 0.1 * tickets + (tickets >= 2 && nps <= 6 ? 2 : 0) - 0.1 * (nps - 7);
+    const churned = random() < sigmoid(logit);
+    const outcomeDate = new Date(Date.UTC(2024, 0, 1) + Math.floor(random() * 720) * 86_400_000).toISOString().slice(0, 10);
+    observations.push({ raws: [trend, tenure, tickets, tickets, nps, noise], churned, outcomeDate });
+    trueLogit.push(logit);
+  }
+  return { candidates, observations, trueLogit };
+}
