@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { isLocale } from '../i18n/index.js';
 import type { Language, NotificationPayload } from './model.js';
@@ -6,13 +6,14 @@ import { emailSubscriptions, insertNotifications, type NotificationItem } from '
 import { loadPreferences } from './preferences.js';
 
 type Db = Kysely<Database>;
+type Trx = Transaction<Database>;
 
 /**
  * Sends a notification to every active person with the analyst role: to their
  * own chat channel when their preferences name one, else by email, in their
  * language. Returns how many notifications were queued.
  */
-export async function notifyAnalysts(trx: Db, content: Omit<NotificationPayload, 'language' | 'timezone' | 'recipient'>): Promise<number> {
+export async function notifyAnalysts(trx: Trx, content: Omit<NotificationPayload, 'language' | 'timezone' | 'recipient'>): Promise<number> {
   const { rows: analysts } = await sql<{ email: string; name: string; locale: string | null }>`
     select email, name, locale from people where 'analyst' = any(roles) and disabled_at is null order by email`.execute(trx);
   if (analysts.length === 0) return 0;

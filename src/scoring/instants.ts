@@ -1,9 +1,10 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { FEATURE_NAMES } from './features.js';
 import { loadFeatures, uninformativeInFeatures } from './recompute.js';
 
 type Db = Kysely<Database>;
+type Trx = Transaction<Database>;
 
 /**
  * "No information" at a past instant T, judged one way everywhere (as-of
@@ -24,7 +25,7 @@ export async function storedUninformative(db: Db, at: Date): Promise<Set<string>
 }
 
 /** Stores the judgement of an instant (the backfill's, or one made for an as-of read: the next read of that instant is quick). */
-export async function rememberUninformative(trx: Db, at: Date, judged: { accounts: number; uninformative: ReadonlySet<string> }) {
+export async function rememberUninformative(trx: Trx, at: Date, judged: { accounts: number; uninformative: ReadonlySet<string> }) {
   await sql`
     insert into history_instants (as_of, uninformative, accounts, computed_at)
     values (${at.toISOString()}::timestamptz, ${[...judged.uninformative].sort()}::text[], ${judged.accounts}, now())
@@ -35,7 +36,7 @@ export async function rememberUninformative(trx: Db, at: Date, judged: { account
  * Loads every unarchived account's features as of `at` into hs_features and
  * judges which carry no information across them. In the caller's transaction.
  */
-export async function loadPopulationAt(trx: Db, at: Date): Promise<{ accounts: number; uninformative: Set<string> }> {
+export async function loadPopulationAt(trx: Trx, at: Date): Promise<{ accounts: number; uninformative: Set<string> }> {
   const accounts = await loadFeatures(trx, { accountIds: null, at, live: false });
   return { accounts, uninformative: await uninformativeInFeatures(trx, [...FEATURE_NAMES]) };
 }
@@ -44,7 +45,7 @@ export async function loadPopulationAt(trx: Db, at: Date): Promise<{ accounts: n
  * The judgement of an instant: stored, or made on every account as of then
  * and stored. Leaves hs_features holding these accounts' features.
  */
-export async function judgeInstant(trx: Db, at: Date, accountIds: number[]): Promise<Set<string>> {
+export async function judgeInstant(trx: Trx, at: Date, accountIds: number[]): Promise<Set<string>> {
   const stored = await storedUninformative(trx, at);
   if (stored) {
     await loadFeatures(trx, { accountIds, at, live: false });
@@ -57,7 +58,7 @@ export async function judgeInstant(trx: Db, at: Date, accountIds: number[]): Pro
 }
 
 /** Keeps only these accounts in hs_features (after the population was judged). */
-export async function keepAccounts(trx: Db, accountIds: readonly number[]) {
+export async function keepAccounts(trx: Trx, accountIds: readonly number[]) {
   await sql`delete from hs_features where not (account_id = any(${[...accountIds]}::int8[]))`.execute(trx);
   await sql`analyze hs_features`.execute(trx);
 }

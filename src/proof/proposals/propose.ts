@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
 import { DomainError } from '../../lib/errors.js';
@@ -12,7 +12,7 @@ import { insertProposal, lastProposal, markNotified, outcomeCounts } from './rep
 type Db = Kysely<Database>;
 
 /** Tells the analysts about a proposal worth their look (the root wires it to the notifications). */
-export type ProposalNotifier = (trx: Db, proposal: FitProposal) => Promise<number>;
+export type ProposalNotifier = (trx: Transaction<Database>, proposal: FitProposal) => Promise<number>;
 
 export interface ProposeOptions {
   now?: Date;
