@@ -157,6 +157,7 @@ export function registerScoringRoutes(router: Router) {
         'Ordered by change. Keep `nextCursor` and call again to receive only what changed since: paging while scores change never misses an account’s latest score (an account changed behind your cursor comes round again). `format=csv` returns the same page as CSV with the next cursor in the `x-next-cursor` header.\n\n' +
         'With `as_of`: every account’s score as of that past instant, in account order (a bulk read instead of one `GET /v1/accounts/{id}/health?as_of=` per account), from the stored score history where it holds the instant (the UTC midnight ending each backfilled day) and computed set-based otherwise; the CSV starts with a UTF-8 byte order mark. A cursor belongs to the mode that issued it.',
       tags: ['health'],
+      rules: [{ field: 'query.updated_since', rule: 'not together with `as_of` (400)' }],
       request: { query: feedQuerySchema },
       responses: { 200: { description: 'A page of scores (`format=csv`: the same page as CSV)', schema: feedSchema, also: { 'text/csv': z.string() } } },
     },
