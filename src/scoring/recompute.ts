@@ -294,6 +294,28 @@ export interface RecomputeOptions {
   at?: Date;
   /** Refresh the percentile distributions and feature information first (the full run does). */
   refreshDistributions?: boolean;
+  /** Called at each step boundary, inside the transaction (tests interleave other writers there). */
+  onStep?: (step: RecomputeStep) => Promise<void>;
+}
+
+/** The boundaries between a recompute's steps, in order. */
+export const RECOMPUTE_STEPS = ['locked', 'features', 'distributions', 'scoring', 'after'] as const;
+export type RecomputeStep = (typeof RECOMPUTE_STEPS)[number];
+
+/** Advisory lock key of the scoring writers (any fixed number unique to the application: 'hs-score'). */
+const SCORING_LOCK = 0x68732d73636f7265n;
+
+/**
+ * Scores come from one consistent state: a full recompute reads every
+ * account's features in one statement, then writes minutes later; a rescoring
+ * of some accounts that committed in between (newer signals) would be
+ * overwritten with the older state, its marks already cleared. So scoring
+ * runs of some accounts share this lock and a full run holds it alone, from
+ * before its features are read until its scores are written.
+ */
+export async function takeScoringLock(trx: Db, kind: 'some' | 'all') {
+  if (kind === 'all') await sql`select pg_advisory_xact_lock(${SCORING_LOCK.toString()}::int8)`.execute(trx);
+  else await sql`select pg_advisory_xact_lock_shared(${SCORING_LOCK.toString()}::int8)`.execute(trx);
 }
 
 /**
@@ -315,6 +337,8 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     // Some accounts: their rows are a few index lookups each, and the signal tables are cached; at the
     // default random_page_cost (4, for spinning disks) the planner scans whole tables instead.
     else await sql`select set_config('random_page_cost', '1.1', true)`.execute(trx);
+    await takeScoringLock(trx, options.accountIds === null ? 'all' : 'some');
+    await options.onStep?.('locked');
     const timings: Record<string, number> = {};
     let mark = performance.now();
     const lap = (step: string) => {
@@ -327,6 +351,7 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     const some = { accountIds: options.accountIds, at: options.at ?? null, live: true };
     await loadFeatures(trx, some);
     lap('features');
+    await options.onStep?.('features');
     const ranked = percentileFeatures(cards);
     const measured = measuredFeatures(cards);
     const knownDistributions = await trx.selectFrom('feature_distributions').select('feature').distinct().execute();
@@ -341,6 +366,7 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     }
     const uninformative = await uninformativeFeatures(trx, options.at);
     lap('distributions');
+    await options.onStep?.('distributions');
     const total: RecomputeResult = { accounts: 0, changed: 0, bandChanges: [], timings };
     for (const card of cards) {
       const result = await writeScores(trx, card, cards, at, options.at !== undefined, uninformative);
@@ -350,8 +376,10 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
       for (const change of result.bandChanges) total.bandChanges.push(change);
     }
     lap('scoring');
+    await options.onStep?.('scoring');
     await options.after?.(trx, options.accountIds, total);
     lap('after');
+    await options.onStep?.('after');
     return total;
   });
 }
@@ -395,14 +423,26 @@ export async function recomputeDirty(db: Db, limit = 10_000, after?: AfterScorin
   });
 }
 
-/** The nightly run: everyone, distributions refreshed, queue cleared of what this run covered. */
-export async function recomputeAll(db: Db, at?: Date, after?: AfterScoring): Promise<RecomputeResult> {
+/**
+ * The nightly run: everyone, distributions refreshed, queue cleared of what
+ * this run covered: the queue as it stood once the run held the scoring lock,
+ * before its features were read. A mark folded in later moves its time
+ * forward (foldRescoreMarks) and stays, whenever its ingest began.
+ */
+export async function recomputeAll(
+  db: Db,
+  at?: Date,
+  after?: AfterScoring,
+  options: { onStep?: RecomputeOptions['onStep'] } = {},
+): Promise<RecomputeResult> {
   await compactUsage(db);
   await foldRescoreMarks(db);
   return inTransaction(db, async (trx) => {
-    const started = await sql<{ now: Date }>`select now() as now`.execute(trx);
-    const result = await recompute(trx, { accountIds: null, at, refreshDistributions: true, after });
-    await sql`delete from rescore_queue where marked_at <= ${started.rows[0]!.now}`.execute(trx);
+    await takeScoringLock(trx, 'all');
+    await sql`drop table if exists hs_covered`.execute(trx);
+    await sql`create temp table hs_covered on commit drop as select account_id, marked_at from rescore_queue`.execute(trx);
+    const result = await recompute(trx, { accountIds: null, at, refreshDistributions: true, after, onStep: options.onStep });
+    await sql`delete from rescore_queue q using hs_covered c where q.account_id = c.account_id and q.marked_at <= c.marked_at`.execute(trx);
     return result;
   });
 }

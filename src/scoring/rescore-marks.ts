@@ -13,8 +13,10 @@ export async function markForRescore(db: Db, accountIds: Iterable<number>): Prom
 
 /**
  * Moves the appended marks into rescore_queue (sql/0035_append_only_ingest.sql):
- * one row per account, a later mark moving its time forward, so a claimed
- * account marked again while it is rescored stays queued. One statement, in a
+ * one row per account, every fold moving its time strictly forward, so a
+ * claimed account marked again while it is rescored stays queued, even when
+ * the new mark's ingest began (its marked_at) before the claim but committed
+ * after the rescoring read its features. One statement, in a
  * short transaction of its own: the marks it deletes are the ones it queues.
  */
 export async function foldRescoreMarks(db: Db): Promise<number> {
@@ -25,8 +27,8 @@ export async function foldRescoreMarks(db: Db): Promise<number> {
         insert into rescore_queue (account_id, marked_at)
         select account_id, max(marked_at) from moved group by account_id
          order by account_id
-        on conflict (account_id) do update set marked_at = excluded.marked_at
-        where rescore_queue.marked_at < excluded.marked_at
+        on conflict (account_id) do update
+          set marked_at = greatest(excluded.marked_at, rescore_queue.marked_at + interval '1 microsecond')
       )
       select count(*)::int8 as n from moved`.execute(trx);
     return Number(rows[0]?.n ?? 0);
