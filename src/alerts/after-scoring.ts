@@ -8,11 +8,12 @@ import { evaluateRules } from './evaluate.js';
  * scored. Passed to scoring as its `after` hook by the composition roots
  * (createApp, the job registry, the demo), so scoring never imports alerts.
  */
-export const raiseAlerts: AfterScoring = async (trx, accountIds, result) => {
+export const raiseAlerts: AfterScoring = async (trx, accountIds, result, context) => {
   let started = performance.now();
   await enqueueBandChanges(trx, result.bandChanges);
   const events = performance.now() - started;
   started = performance.now();
-  await evaluateRules(trx, accountIds, result);
+  const { opened, resolved, watched, capped, waiting } = await evaluateRules(trx, accountIds, result, { cause: context?.cause });
+  result.alerts = { opened, resolved, watched, capped, waiting };
   if (result.timings) Object.assign(result.timings, { 'after.events': Math.round(events), 'after.rules': Math.round(performance.now() - started) });
 };

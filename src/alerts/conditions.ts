@@ -115,12 +115,17 @@ const scoreDrop: RuleKind<'score_drop'> = {
         join accounts a on a.id = h.account_id
         join lateral (
           -- the highest score in the window, counting the score in effect at its start
+          -- settled scores of the current scorecard only: none taken while the account's history was arriving
+          -- (sql/0065 account_imports), none of a scorecard since replaced
           select s.score, s.taken_at, s.scorecard_id, s.raw, s.sub, s.pulse
             from health_snapshots s
-           where s.account_id = h.account_id and s.score is not null
+           where s.account_id = h.account_id and s.score is not null and s.scorecard_id = h.scorecard_id
+             and not exists (select 1 from account_imports i where i.account_id = s.account_id
+                                and s.taken_at >= i.started_at and s.taken_at < coalesce(i.settled_at, 'infinity'::timestamptz))
              and s.taken_at >= coalesce(
                    (select max(s0.taken_at) from health_snapshots s0
-                     where s0.account_id = h.account_id and s0.taken_at <= now() - make_interval(days => ${days}::int)),
+                     where s0.account_id = h.account_id and s0.taken_at <= now() - make_interval(days => ${days}::int)
+                       and s0.scorecard_id = h.scorecard_id),
                    now() - make_interval(days => ${days}::int))
            order by s.score desc, s.taken_at desc
            limit 1) p on true

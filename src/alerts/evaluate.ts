@@ -7,6 +7,8 @@ import { type AlertChange, recordChanges, SYSTEM } from './changes.js';
 import { type Hit, kindOf, type Scope } from './conditions.js';
 import { type HealthDigest, loadDigests, scorecardCache } from './digest.js';
 import { activeRuleSet, type Rule, type RuleSet } from './rules.js';
+import { budgetLimit, budgetState, expectedLosses, rankByLoss } from './budget.js';
+import { unsettledAccounts } from './settling.js';
 
 type Db = Kysely<Database>;
 
@@ -23,6 +25,23 @@ export interface EvaluationSummary {
   capped: number;
   reassigned: number;
   unsnoozed: number;
+  /** Conditions that hold outside the alert budget: on the watch list. */
+  watched: number;
+  /** Accounts in scope whose import has not settled: their alerts wait. */
+  waiting: number;
+}
+
+/** Why an evaluation runs: an activation re-checks every open alert against the new definitions. */
+export type EvaluationCause = 'scorecard_changed' | 'rules_changed';
+
+export interface EvaluationOptions {
+  describeSlice?: number;
+  /**
+   * An activation: alerts whose condition no longer holds resolve with this
+   * resolution (not condition_cleared), and the frequency cap does not hold
+   * back the openings of the new definitions.
+   */
+  cause?: EvaluationCause;
 }
 
 /** An alert as evaluation would have it now, for one account and rule. */
@@ -74,10 +93,21 @@ export async function evaluateRules(
   db: Db,
   accountIds: number[] | null,
   _result?: unknown,
-  options: { describeSlice?: number } = {},
+  options: EvaluationOptions = {},
 ): Promise<EvaluationSummary> {
   const sliceSize = options.describeSlice ?? DESCRIBE_SLICE;
-  const summary: EvaluationSummary = { ruleSetVersion: 0, matched: 0, opened: 0, updated: 0, resolved: 0, capped: 0, reassigned: 0, unsnoozed: 0 };
+  const summary: EvaluationSummary = {
+    ruleSetVersion: 0,
+    matched: 0,
+    opened: 0,
+    updated: 0,
+    resolved: 0,
+    capped: 0,
+    reassigned: 0,
+    unsnoozed: 0,
+    watched: 0,
+    waiting: 0,
+  };
   if (accountIds !== null && accountIds.length === 0) return summary;
   const scope: Scope = accountIds === null ? null : [...new Set(accountIds)].sort((a, b) => a - b);
   return inTransaction(db, async (trx) => {
@@ -85,28 +115,53 @@ export async function evaluateRules(
     if (!set) throw new Error('no active alert rule set');
     summary.ruleSetVersion = set.version;
     const rules = set.definition.rules.filter((r) => r.enabled);
+    // Accounts whose history is still arriving are left as they are until it has settled.
+    const unsettled = await unsettledAccounts(trx, scope, set.definition.settleMinutes);
+    const waiting = new Set(unsettled);
+    summary.waiting = unsettled.length;
 
     const found: { rule: Rule; hits: Hit[] }[] = [];
-    for (const rule of rules) found.push({ rule, hits: await kindOf(rule).find(trx, scope, rule) });
+    for (const rule of rules) found.push({ rule, hits: (await kindOf(rule).find(trx, scope, rule)).filter((h) => !waiting.has(h.accountId)) });
     const hitKeys = found.flatMap(({ rule, hits }) => hits.map((h) => ({ account_id: h.accountId, rule_key: rule.key })));
-    const resolved = await resolveCleared(trx, scope, rules, hitKeys, set.version);
+    const resolved = await resolveCleared(trx, scope, rules, hitKeys, set.version, unsettled, options.cause);
     await recordChanges(trx, resolved);
     summary.resolved = resolved.length;
+
+    // The budget: accounts with an unresolved alert keep it; new ones get one in order of expected loss while
+    // there is room, the rest go on the watch list.
+    const hitAccounts = [...new Set(hitKeys.map((k) => k.account_id))];
+    const losses = set.definition.budget ? await expectedLosses(trx, hitAccounts) : new Map<number, number>();
+    let admitted: Set<number> | null = null;
+    if (set.definition.budget && hitAccounts.length > 0) {
+      const { rows } = await sql<{ account_id: number }>`
+        select distinct account_id from alerts where status <> 'resolved' and account_id = any(${hitAccounts}::int8[])`.execute(trx);
+      const alerted = new Set(rows.map((r) => Number(r.account_id)));
+      const state = await budgetState(trx);
+      const room = Math.max(0, budgetLimit(set.definition.budget, state.accounts, state.specialists) - state.alerted);
+      const fresh = rankByLoss(hitAccounts.filter((a) => !alerted.has(a)).map((accountId) => ({ accountId, loss: losses.get(accountId) ?? 0 })));
+      admitted = new Set([...alerted, ...fresh.slice(0, room).map((f) => f.accountId)]);
+    }
+    const watchKeys: { account_id: number; rule_key: string }[] = [];
 
     // Reasons come from each account's explained score: built a slice of accounts at a time, so a
     // first scoring of a million accounts never holds every digest at once.
     const accounts = [...new Set(hitKeys.map((k) => k.account_id))].sort((a, b) => a - b);
     for (let i = 0; i < accounts.length; i += sliceSize) {
       const slice = new Set(accounts.slice(i, i + sliceSize));
-      const candidates = await describe(trx, set, found.map(({ rule, hits }) => ({ rule, hits: hits.filter((h) => slice.has(h.accountId)) })));
-      summary.matched += candidates.length;
+      const described = await describe(trx, set, found.map(({ rule, hits }) => ({ rule, hits: hits.filter((h) => slice.has(h.accountId)) })));
+      summary.matched += described.length;
+      const candidates = admitted ? described.filter((c) => admitted.has(c.account_id)) : described;
+      const watch = admitted ? described.filter((c) => !admitted.has(c.account_id)) : [];
+      summary.watched += await upsertWatchList(trx, watch, losses);
+      for (const w of watch) watchKeys.push({ account_id: w.account_id, rule_key: w.rule_key });
       const updated = await updateExisting(trx, candidates, set.version);
-      const opened = await openNew(trx, candidates, set.version);
+      const opened = await openNew(trx, candidates, set.version, options.cause !== undefined);
       await recordChanges(trx, [...updated, ...opened.changes]);
       summary.updated += updated.length;
       summary.opened += opened.changes.length;
       summary.capped += opened.capped;
     }
+    await pruneWatchList(trx, scope, watchKeys, unsettled);
     const unsnoozed = await wakeSnoozed(trx, scope);
     const reassigned = await followOwnerChanges(trx, scope);
     await recordChanges(trx, [...unsnoozed, ...reassigned]);
@@ -148,6 +203,11 @@ async function describe(trx: Db, set: RuleSet, found: { rule: Rule; hits: Hit[] 
   return candidates.sort((a, b) => a.account_id - b.account_id || a.rule_key.localeCompare(b.rule_key));
 }
 
+const CAUSE_SENTENCES: Record<EvaluationCause, string> = {
+  scorecard_changed: 'scorecard changed',
+  rules_changed: 'alert rules changed',
+};
+
 /**
  * Resolves the unresolved alerts in scope whose condition no longer holds
  * ('condition_cleared'; also when the account was archived) or whose rule is
@@ -159,8 +219,11 @@ async function resolveCleared(
   rules: Rule[],
   hits: { account_id: number; rule_key: string }[],
   version: number,
+  unsettled: number[] = [],
+  cause?: EvaluationCause,
 ): Promise<AlertChange[]> {
   const keys = rules.map((r) => r.key);
+  const cleared = cause ?? 'condition_cleared';
   const { rows } = await sql<{ id: number; rule_key: string; archived: boolean; retired: boolean }>`
     with hits as (
       select * from jsonb_to_recordset(${jsonParam(hits)}) as h(account_id int8, rule_key text)),
@@ -170,12 +233,13 @@ async function resolveCleared(
         join accounts acc on acc.id = a.account_id
        where a.status <> 'resolved'
          and (${scope}::int8[] is null or a.account_id = any(${scope}::int8[]))
+         and not (a.account_id = any(${unsettled}::int8[]))
          and not exists (select 1 from hits h where h.account_id = a.account_id and h.rule_key = a.rule_key)
        order by a.account_id, a.rule_key
          for update of a)
     update alerts a
        set status = 'resolved', resolved_at = now(), resolved_by = ${SYSTEM},
-           resolution = case when t.retired then 'rule_removed' else 'condition_cleared' end,
+           resolution = case when t.retired then 'rule_removed' when t.archived then 'condition_cleared' else ${cleared} end,
            snoozed_until = null, updated_at = now()
       from target t
      where a.id = t.id
@@ -187,12 +251,14 @@ async function resolveCleared(
       ? `rule ${r.rule_key} is not enabled in alert rule set v${version}`
       : r.archived
         ? 'the account was archived'
-        : kindOf(rule!).cleared(rule as never);
+        : cause
+          ? `${CAUSE_SENTENCES[cause]}: ${kindOf(rule!).cleared(rule as never)}`
+          : kindOf(rule!).cleared(rule as never);
     return {
       alertId: r.id,
       action: 'resolved' as const,
       actor: SYSTEM,
-      details: { resolution: r.retired ? 'rule_removed' : 'condition_cleared', reason },
+      details: { resolution: r.retired ? 'rule_removed' : r.archived ? 'condition_cleared' : cleared, reason },
     };
   });
 }
@@ -248,7 +314,7 @@ async function updateExisting(trx: Db, candidates: Candidate[], version: number)
  *    alert for the account and rule can exist.
  * New alerts go to the account's retention owner, else to the pool.
  */
-async function openNew(trx: Db, candidates: Candidate[], version: number): Promise<{ changes: AlertChange[]; capped: number }> {
+async function openNew(trx: Db, candidates: Candidate[], version: number, uncapped = false): Promise<{ changes: AlertChange[]; capped: number }> {
   if (candidates.length === 0) return { changes: [], capped: 0 };
   const { rows } = await sql<{ fresh: number; allowed: number; opened: string }>`
     with h as (
@@ -263,7 +329,8 @@ async function openNew(trx: Db, candidates: Candidate[], version: number): Promi
       insert into alert_openings as o (account_id, rule_key, last_opened_at)
       select account_id, rule_key, now() from fresh order by account_id, rule_key
       on conflict (account_id, rule_key) do update set last_opened_at = excluded.last_opened_at
-       where greatest(o.last_opened_at, coalesce(o.last_dismissed_at, '-infinity'::timestamptz))
+       where ${uncapped}::boolean
+          or greatest(o.last_opened_at, coalesce(o.last_dismissed_at, '-infinity'::timestamptz))
              <= now() - make_interval(secs => 3600 * (select f.cooldown_hours from fresh f
                                                         where f.account_id = o.account_id and f.rule_key = o.rule_key))
       returning account_id, rule_key),
@@ -302,6 +369,32 @@ async function openNew(trx: Db, candidates: Candidate[], version: number): Promi
   };
 }
 
+/** Conditions outside the budget, with their expected loss: the watch list. */
+async function upsertWatchList(trx: Db, watch: Candidate[], losses: Map<number, number>): Promise<number> {
+  if (watch.length === 0) return 0;
+  const rows = watch.map((w) => ({ ...w, expected_loss: losses.get(w.account_id) ?? 0 }));
+  await sql`
+    insert into alert_watchlist as w (account_id, rule_key, rule_type, severity, expected_loss, reasons, metrics)
+    select account_id, rule_key, rule_type, severity, expected_loss, reasons, metrics
+      from jsonb_to_recordset(${jsonParam(rows)})
+        as h(account_id int8, rule_key text, rule_type text, severity text, expected_loss float8, reasons jsonb, metrics jsonb)
+     order by account_id, rule_key
+    on conflict (account_id, rule_key) do update set
+      rule_type = excluded.rule_type, severity = excluded.severity, expected_loss = excluded.expected_loss,
+      reasons = excluded.reasons, metrics = excluded.metrics, updated_at = now()`.execute(trx);
+  return watch.length;
+}
+
+/** Watch-list entries in scope that this evaluation did not keep there (the condition cleared, or an alert opened). */
+async function pruneWatchList(trx: Db, scope: Scope, kept: { account_id: number; rule_key: string }[], unsettled: number[]) {
+  await sql`
+    with kept as (select * from jsonb_to_recordset(${jsonParam(kept)}) as k(account_id int8, rule_key text))
+    delete from alert_watchlist w
+     where (${scope}::int8[] is null or w.account_id = any(${scope}::int8[]))
+       and not (w.account_id = any(${unsettled}::int8[]))
+       and not exists (select 1 from kept k where k.account_id = w.account_id and k.rule_key = w.rule_key)`.execute(trx);
+}
+
 /** Snoozed alerts whose time is up are open again. */
 async function wakeSnoozed(trx: Db, scope: Scope): Promise<AlertChange[]> {
   const { rows } = await sql<{ id: number }>`
@@ -319,7 +412,7 @@ async function wakeSnoozed(trx: Db, scope: Scope): Promise<AlertChange[]> {
  * rescoring), wakes snoozed alerts and follows retention-owner changes.
  * Returns counts for the job's run record.
  */
-export async function sweepAlerts(db: Db): Promise<Record<string, number>> {
-  const { ruleSetVersion, ...counts } = await evaluateRules(db, null);
+export async function sweepAlerts(db: Db, options: EvaluationOptions = {}): Promise<Record<string, number>> {
+  const { ruleSetVersion, ...counts } = await evaluateRules(db, null, undefined, options);
   return { ...counts, ruleSetVersion };
 }

@@ -155,6 +155,8 @@ export async function outcomeSummary(db: Db, since?: Date): Promise<OutcomeSumma
     manual: number;
     condition_cleared: number;
     rule_removed: number;
+    scorecard_changed: number;
+    rules_changed: number;
   }>`
     select rule_key, (array_agg(rule_type order by id desc))[1] as rule_type,
            count(*) filter (where status <> 'resolved')::int as unresolved,
@@ -166,7 +168,9 @@ export async function outcomeSummary(db: Db, since?: Date): Promise<OutcomeSumma
            count(*) filter (where status = 'resolved' and outcome is null)::int as unrecorded,
            count(*) filter (where resolution = 'manual')::int as manual,
            count(*) filter (where resolution = 'condition_cleared')::int as condition_cleared,
-           count(*) filter (where resolution = 'rule_removed')::int as rule_removed
+           count(*) filter (where resolution = 'rule_removed')::int as rule_removed,
+           count(*) filter (where resolution = 'scorecard_changed')::int as scorecard_changed,
+           count(*) filter (where resolution = 'rules_changed')::int as rules_changed
       from alerts
      where ${since ?? null}::timestamptz is null or opened_at >= ${since ?? null}::timestamptz
      group by rule_key
@@ -177,6 +181,12 @@ export async function outcomeSummary(db: Db, since?: Date): Promise<OutcomeSumma
     unresolved: r.unresolved,
     resolved: r.resolved,
     outcomes: { saved: r.saved, churned: r.churned, false_alarm: r.false_alarm, other: r.other, unrecorded: r.unrecorded },
-    resolutions: { manual: r.manual, condition_cleared: r.condition_cleared, rule_removed: r.rule_removed },
+    resolutions: {
+      manual: r.manual,
+      condition_cleared: r.condition_cleared,
+      rule_removed: r.rule_removed,
+      scorecard_changed: r.scorecard_changed,
+      rules_changed: r.rules_changed,
+    },
   }));
 }

@@ -10,6 +10,7 @@ import type { Router } from '../http/route.js';
 import { acknowledgeAlert, assignAlert, getAlert, resolveAlert, snoozeAlert } from './actions.js';
 import { addPoolMember, listPool, removePoolMember } from './pool.js';
 import { listAlerts, outcomeSummary } from './repository.js';
+import { evaluateRules } from './evaluate.js';
 import { activateRuleSet, createRuleSetVersion, findRuleSet, listRuleSets, type RuleSet } from './rules.js';
 import {
   alertDetailSchema,
@@ -228,14 +229,19 @@ export function registerAlertRoutes(router: Router) {
       operationId: 'activateAlertRuleSet',
       summary: 'Make a version the active rule set',
       description:
-        'Alerts follow at the next evaluation (a rescoring of the account or the sweep): rules no longer enabled resolve their alerts as `rule_removed`.',
+        'Every account is evaluated against the new rules at once: open alerts no longer true resolve as `rules_changed` (rules no longer enabled: `rule_removed`), and the frequency cap does not hold back the new openings.',
       tags,
       request: { params: ruleSetIdParams },
       responses: { 200: { description: 'The active rule set', schema: ruleSetSchema }, 404: { description: 'No such rule set' } },
     },
     async (c, { params }) => {
       try {
-        const set = await inTransaction(c.var.db, (trx) => activateRuleSet(trx, params.id));
+        const set = await inTransaction(c.var.db, async (trx) => {
+          const activated = await activateRuleSet(trx, params.id);
+          // Every open alert is re-checked against the new rules now (docs/alerts.md).
+          if (activated) await evaluateRules(trx, null, undefined, { cause: 'rules_changed' });
+          return activated;
+        });
         if (!set) throw notFound(`alert rule set ${params.id}`);
         return c.json(ruleSetJson(set));
       } catch (err) {

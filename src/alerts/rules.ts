@@ -62,6 +62,24 @@ export type RuleType = Rule['type'];
 export type RuleOf<T extends RuleType> = Extract<Rule, { type: T }>;
 export const RULE_TYPES: RuleType[] = ['entered_red', 'score_drop', 'renewal_at_risk', 'detractor_with_escalation', 'usage_drop', 'payment_overdue_near_renewal'];
 
+/**
+ * The alert budget: at most `maxShareOfAccounts` of the active accounts have
+ * an unresolved alert, and at most `perSpecialist` per specialist (the
+ * retention pool and the retention owners; no limit while there are none);
+ * the smaller of the two applies, but never fewer than `minAlerts`.
+ * Within it, accounts open in order of expected loss; the rest wait on the
+ * watch list.
+ */
+export const budgetSchema = z
+  .object({
+    maxShareOfAccounts: z.number().min(0).max(1).default(0.2),
+    perSpecialist: z.number().int().min(0).max(100_000).nullable().default(null),
+    /** A floor: a small portfolio still gets this many (a specialist's week, say). */
+    minAlerts: z.number().int().min(0).max(1_000_000).default(25),
+  })
+  .strict();
+export type AlertBudget = z.infer<typeof budgetSchema>;
+
 export const ruleSetDefinitionSchema = z
   .object({
     name: z.string().min(1).max(200),
@@ -71,6 +89,14 @@ export const ruleSetDefinitionSchema = z
      * this many hours. 0 turns the cap off.
      */
     cooldownHours: z.number().min(0).max(24 * 90).default(24),
+    /**
+     * An account whose history is arriving (back-dated signals) gets no new
+     * alerts until this many minutes after its last back-dated signal, or an
+     * explicit settle (docs/alerts.md "Settled before alerting").
+     */
+    settleMinutes: z.number().min(0).max(24 * 60).default(10),
+    /** How many alerts the team can work; null: no budget (every condition that holds opens). */
+    budget: budgetSchema.nullable().default(null),
     rules: z.array(ruleSchema).min(1).max(50),
   })
   .superRefine((set, ctx) => {
@@ -84,6 +110,8 @@ export type RuleSetDefinition = z.infer<typeof ruleSetDefinitionSchema>;
 export const DEFAULT_RULE_SET: RuleSetDefinition = {
   name: 'Default churn-risk rules',
   cooldownHours: 24,
+  settleMinutes: 10,
+  budget: { maxShareOfAccounts: 0.2, perSpecialist: 30, minAlerts: 25 },
   rules: [
     { key: 'entered_red', type: 'entered_red', severity: 'high', enabled: true, params: {} },
     { key: 'score_drop', type: 'score_drop', severity: 'high', enabled: true, params: { points: 15, days: 7 } },

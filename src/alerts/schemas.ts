@@ -54,7 +54,7 @@ const alertSchemaBase = z.object({
   acknowledgedAt: z.string().nullable(),
   snoozedUntil: z.string().nullable(),
   resolvedAt: z.string().nullable(),
-  resolution: z.enum(['manual', 'condition_cleared', 'rule_removed']).nullable(),
+  resolution: z.enum(['manual', 'condition_cleared', 'rule_removed', 'scorecard_changed', 'rules_changed']).nullable(),
   resolvedBy: z.string().nullable(),
   outcome: z.enum(OUTCOMES).nullable(),
   outcomeNote: z.string().nullable(),
@@ -108,7 +108,13 @@ export const outcomesSchema = z.object({
       unresolved: z.number(),
       resolved: z.number(),
       outcomes: z.object({ saved: z.number(), churned: z.number(), false_alarm: z.number(), other: z.number(), unrecorded: z.number() }),
-      resolutions: z.object({ manual: z.number(), condition_cleared: z.number(), rule_removed: z.number() }),
+      resolutions: z.object({
+        manual: z.number(),
+        condition_cleared: z.number(),
+        rule_removed: z.number(),
+        scorecard_changed: z.number(),
+        rules_changed: z.number(),
+      }),
     }),
   ),
 });

@@ -3,7 +3,7 @@ import type { Timestamp } from '../db/schema.js';
 
 export type AlertStatus = 'open' | 'acknowledged' | 'snoozed' | 'resolved';
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type Resolution = 'manual' | 'condition_cleared' | 'rule_removed';
+export type Resolution = 'manual' | 'condition_cleared' | 'rule_removed' | 'scorecard_changed' | 'rules_changed';
 export type Outcome = 'saved' | 'churned' | 'false_alarm' | 'other';
 export type AssignedVia = 'retention_owner' | 'pool' | 'manual';
 export type AlertAction =
@@ -66,6 +66,25 @@ export interface AlertTables {
     rule_key: string;
     last_opened_at: Timestamp;
     last_dismissed_at: Timestamp | null;
+  };
+  /** sql/0065: an account's latest import of history, and when it settled. */
+  account_imports: {
+    account_id: number;
+    started_at: Timestamp;
+    last_history_at: Timestamp;
+    settled_at: Timestamp | null;
+  };
+  /** sql/0065: conditions that hold outside the alert budget. */
+  alert_watchlist: {
+    account_id: number;
+    rule_key: string;
+    rule_type: string;
+    severity: string;
+    expected_loss: number;
+    reasons: unknown;
+    metrics: unknown;
+    since: Generated<Date>;
+    updated_at: Generated<Date>;
   };
   retention_pool: {
     member: string;

@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.js';
 import { planFollowUps } from '../follow-ups/index.js';
 import { RESCORE_LEASE_SECONDS, recomputeDirty } from '../scoring/recompute.js';
 import { rescoreBacklog } from '../scoring/rescore-marks.js';
+import { settleImports } from '../signals/imports.js';
 import { compactUsage } from '../signals/usage-compaction.js';
 
 const nameOf = (email: string) =>
@@ -54,6 +55,8 @@ export async function settleDemo(db: Kysely<Database>) {
   }
   // The account pages' usage charts read the rollups: fold the demo's usage in now.
   await compactUsage(db);
+  // The demo's load has ended: its accounts' imports are settled and their alerts may open (docs/alerts.md).
+  await settleImports(db);
   const alerts = await sweepAlerts(db);
   const followUps = await planFollowUps(db);
   // Alerts open as scores change (and in the sweep): count what is open now.

@@ -117,6 +117,7 @@ function notificationPayload(
       status: str(alert.status) ?? '',
       assignee: str(alert.assignee),
       reasons: Array.isArray(alert.reasons) ? alert.reasons.filter((r): r is string => typeof r === 'string').slice(0, 4) : [],
+      resolution: str(alert.resolution),
     };
   }
   if (e.type.startsWith('follow_up.')) {

@@ -95,7 +95,7 @@ export interface NotificationPayload {
   /** The person it is for; null for a team channel. */
   recipient: { email: string; name: string } | null;
   account?: AccountPart;
-  alert?: { id: number; severity: string; ruleKey: string; status: string; assignee: string | null; reasons: string[] };
+  alert?: { id: number; severity: string; ruleKey: string; status: string; assignee: string | null; reasons: string[]; resolution?: string | null };
   followUp?: { id: number; title: string; kind: string; dueAt: string; assignee: string | null; escalatedTo?: string | null };
   digest?: DigestContent;
 }

@@ -67,7 +67,13 @@ const en: Strings = {
     alert_assigned: (v) => `Churn risk assigned to you: ${v.account}`,
     alert_on_my_accounts: (v) => `Churn risk on your account ${v.account}`,
     alert_opened: (v) => `Churn risk opened: ${v.account}`,
-    alert_resolved: (v) => `Churn risk resolved: ${v.account}`,
+    // An activation that made the alert untrue is no save: it says so.
+    alert_resolved: (v) =>
+      v.resolution === 'scorecard_changed'
+        ? `Churn risk withdrawn, the scorecard changed: ${v.account}`
+        : v.resolution === 'rules_changed'
+          ? `Churn risk withdrawn, the alert rules changed: ${v.account}`
+          : `Churn risk resolved: ${v.account}`,
     follow_up_due: (v) => `Follow-up due: ${v.title} (${v.account})`,
     follow_up_overdue: (v) => `Follow-up overdue: ${v.title} (${v.account})`,
     band_change: (v) => `${v.account} moved from ${v.from} to ${v.to}`,
@@ -105,7 +111,12 @@ const zh: Strings = {
     alert_assigned: (v) => `分配给您的流失风险：${v.account}`,
     alert_on_my_accounts: (v) => `您负责的客户出现流失风险：${v.account}`,
     alert_opened: (v) => `新的流失风险：${v.account}`,
-    alert_resolved: (v) => `流失风险已解除：${v.account}`,
+    alert_resolved: (v) =>
+      v.resolution === 'scorecard_changed'
+        ? `流失风险已撤回（评分卡已变更）：${v.account}`
+        : v.resolution === 'rules_changed'
+          ? `流失风险已撤回（预警规则已变更）：${v.account}`
+          : `流失风险已解除：${v.account}`,
     follow_up_due: (v) => `跟进到期：${v.title}（${v.account}）`,
     follow_up_overdue: (v) => `跟进已逾期：${v.title}（${v.account}）`,
     band_change: (v) => `${v.account} 的健康等级由${v.from}变为${v.to}`,
@@ -180,6 +191,7 @@ export function renderMessage(n: NotificationPayload, baseUrl: string): Rendered
     from: band(n.account?.previousBand),
     to: band(n.account?.band),
     date: n.digest?.date ?? '',
+    resolution: n.alert?.resolution ?? '',
   };
   const facts: [string, string][] = [];
   if (n.account && n.kind !== 'daily_digest') {

@@ -1,17 +1,34 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { loadFeatures, measuredFeatures, percentileFeatures, refreshDistributions, scoringInput, uninformativeInFeatures } from './recompute.js';
+import {
+  type AfterScoring,
+  loadFeatures,
+  measuredFeatures,
+  percentileFeatures,
+  recompute,
+  refreshDistributions,
+  scoringInput,
+  uninformativeInFeatures,
+} from './recompute.js';
 import type { ScorecardDefinition } from './scorecard.js';
-import { activeScorecards, type Scorecard } from './scorecards.js';
+import { accountsScoredBy, activateScorecard, activeScorecards, createScorecardVersion, type Scorecard } from './scorecards.js';
 import { scoringSelect } from './sql.js';
 
 /**
  * What-if: scores a draft scorecard against current data with the same SQL
  * as a real recompute, writes nothing, and reports the score distribution and
- * the accounts whose band would change.
+ * the accounts whose band would change. Given the after hook (the alerts),
+ * also how many alerts activating it would open and close: the activation
+ * itself, run and rolled back to a savepoint.
  */
-export async function previewScorecard(db: Kysely<Database>, segment: string | null, definition: ScorecardDefinition, asOf?: Date) {
+export async function previewScorecard(
+  db: Kysely<Database>,
+  segment: string | null,
+  definition: ScorecardDefinition,
+  asOf?: Date,
+  options: { after?: AfterScoring } = {},
+) {
   return inTransaction(db, async (trx) => {
     const active = await activeScorecards(trx);
     const draft: Scorecard = { id: 0, segment, version: 0, active: false, definition, createdAt: new Date(), activatedAt: null };
@@ -46,6 +63,7 @@ select (select count(*)::int from joined) as accounts,
       change_items: string;
     }>(CompiledQuery.raw(statement, []));
     const row = rows[0]!;
+    const alerts = options.after && !asOf ? await simulateActivation(trx, segment, definition, options.after) : null;
     const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
     const histogram = new Map((JSON.parse(row.histogram) as [number, number][]).map(([b, n]) => [b, n]));
     return {
@@ -53,6 +71,7 @@ select (select count(*)::int from joined) as accounts,
       bands: JSON.parse(row.bands) as { green: number; yellow: number; red: number; none: number },
       histogram: Array.from({ length: 10 }, (_, i) => ({ from: i * 10, to: (i + 1) * 10, accounts: histogram.get(i + 1) ?? 0 })),
       averageCoverage: round(row.average_coverage),
+      alerts,
       bandChanges: {
         total: row.changes,
         items: (JSON.parse(row.change_items) as [string, string | null, string | null, number | null, number | null][]).map(
@@ -67,4 +86,22 @@ select (select count(*)::int from joined) as accounts,
       },
     };
   });
+}
+
+/**
+ * What activating the draft would do to alerts: the activation (a version,
+ * made active, its accounts rescored, the alerts re-checked as after a real
+ * activation) inside a savepoint that is rolled back, so nothing of it stays
+ * and no event leaves. Opening counts the alerts within the budget.
+ */
+async function simulateActivation(trx: Kysely<Database>, segment: string | null, definition: ScorecardDefinition, after: AfterScoring) {
+  await sql`savepoint hs_preview_activation`.execute(trx);
+  try {
+    const draft = await createScorecardVersion(trx, segment, definition);
+    await activateScorecard(trx, draft.id);
+    const result = await recompute(trx, { accountIds: await accountsScoredBy(trx, segment), after, cause: 'scorecard_changed' });
+    return { opening: result.alerts?.opened ?? 0, closing: result.alerts?.resolved ?? 0, watchList: result.alerts?.watched ?? 0 };
+  } finally {
+    await sql`rollback to savepoint hs_preview_activation`.execute(trx);
+  }
 }

@@ -25,7 +25,12 @@ export interface RecomputeResult {
   bandChanges: BandChange[];
   /** Milliseconds per step (features, information, scoring, after): where a run's time went, for the bench and logs. */
   timings?: Record<string, number>;
+  /** What the after hook did to alerts (opened, resolved, watched, capped), when it says. */
+  alerts?: Record<string, number>;
 }
+
+/** Why scores are recomputed outside the usual runs: an activation, whose consequences (alerts) are re-checked. */
+export type ScoringCause = 'scorecard_changed';
 
 /** Quantiles kept per feature and segment for percentile measures (1 % … 99 %). */
 const QUANTILES = Array.from({ length: 99 }, (_, i) => (i + 1) / 100);
@@ -283,7 +288,7 @@ select (select count(*)::int from computed) as accounts,
  * composition root passes the churn-risk alerts (src/alerts raiseAlerts), so
  * scoring itself depends on nothing downstream of it.
  */
-export type AfterScoring = (trx: Db, accountIds: number[] | null, result: RecomputeResult) => Promise<void>;
+export type AfterScoring = (trx: Db, accountIds: number[] | null, result: RecomputeResult, context?: { cause?: ScoringCause }) => Promise<void>;
 
 export interface RecomputeOptions {
   /** Some accounts (the incremental run) or all (null). */
@@ -294,6 +299,8 @@ export interface RecomputeOptions {
   at?: Date;
   /** Refresh the percentile distributions and feature information first (the full run does). */
   refreshDistributions?: boolean;
+  /** Set by an activation: passed on to the after hook. */
+  cause?: ScoringCause;
   /** Called at each step boundary, inside the transaction (tests interleave other writers there). */
   onStep?: (step: RecomputeStep) => Promise<void>;
 }
@@ -377,7 +384,7 @@ export async function recompute(db: Db, options: RecomputeOptions): Promise<Reco
     }
     lap('scoring');
     await options.onStep?.('scoring');
-    await options.after?.(trx, options.accountIds, total);
+    await options.after?.(trx, options.accountIds, total, options.cause ? { cause: options.cause } : undefined);
     lap('after');
     await options.onStep?.('after');
     return total;

@@ -5,10 +5,13 @@ import { inRetriedTransaction } from '../db/transaction.js';
 type Db = Kysely<Database>;
 
 /** Queues accounts for the incremental rescoring job: appends marks, which never wait on another batch's. */
-export async function markForRescore(db: Db, accountIds: Iterable<number>): Promise<void> {
+export async function markForRescore(db: Db, accountIds: Iterable<number>, history: Iterable<number> = []): Promise<void> {
   const ids = [...new Set(accountIds)];
   if (ids.length === 0) return;
-  await sql`insert into rescore_marks (account_id) select id from unnest(${ids}::int8[]) as id`.execute(db);
+  // `history`: accounts whose batch carried back-dated signals (an import); the fold records their import (sql/0065).
+  const past = [...new Set(history)];
+  await sql`insert into rescore_marks (account_id, history)
+            select id, id = any(${past}::int8[]) from unnest(${ids}::int8[]) as id`.execute(db);
 }
 
 /**
@@ -22,13 +25,23 @@ export async function markForRescore(db: Db, accountIds: Iterable<number>): Prom
 export async function foldRescoreMarks(db: Db): Promise<number> {
   return inRetriedTransaction(db, async (trx) => {
     const { rows } = await sql<{ n: number }>`
-      with moved as (delete from rescore_marks returning account_id, marked_at),
+      with moved as (delete from rescore_marks returning account_id, marked_at, history),
       queued as (
         insert into rescore_queue (account_id, marked_at)
         select account_id, max(marked_at) from moved group by account_id
          order by account_id
         on conflict (account_id) do update
           set marked_at = greatest(excluded.marked_at, rescore_queue.marked_at + interval '1 microsecond')
+      ),
+      imports as (
+        -- history arriving: a settled account starts a new import, an unsettled one goes on with it
+        insert into account_imports as i (account_id, started_at, last_history_at)
+        select account_id, min(marked_at), max(marked_at) from moved where history group by account_id
+         order by account_id
+        on conflict (account_id) do update
+          set started_at = case when i.settled_at is null then i.started_at else excluded.started_at end,
+              last_history_at = greatest(i.last_history_at, excluded.last_history_at),
+              settled_at = null
       )
       select count(*)::int8 as n from moved`.execute(trx);
     return Number(rows[0]?.n ?? 0);

@@ -24,7 +24,7 @@ import {
   pulseRequestSchema,
   scorecardSchema,
 } from './schemas.js';
-import { activateScorecard, createScorecardVersion, findScorecard, listScorecards, type Scorecard } from './scorecards.js';
+import { accountsScoredBy, activateScorecard, createScorecardVersion, findScorecard, listScorecards, type Scorecard } from './scorecards.js';
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/env.js';
 
@@ -227,6 +227,9 @@ export function registerScoringRoutes(router: Router) {
       const card = await inTransaction(c.var.db, async (trx) => {
         const activated = await activateScorecard(trx, params.id);
         if (!activated) throw notFound(`scorecard ${params.id}`);
+        // Its accounts are rescored now and every open alert re-checked against the new scores (docs/alerts.md).
+        const accountIds = await accountsScoredBy(trx, activated.segment);
+        await recompute(trx, { accountIds, after: c.var.afterScoring, cause: 'scorecard_changed' });
         return activated;
       });
       return c.json(toJson(card));
@@ -244,6 +247,6 @@ export function registerScoringRoutes(router: Router) {
       request: { body: createScorecardSchema },
       responses: { 200: { description: 'Distribution and band changes', schema: previewResponseSchema } },
     },
-    async (c, { body }) => c.json(await previewScorecard(c.var.db, body.segment, body.definition)),
+    async (c, { body }) => c.json(await previewScorecard(c.var.db, body.segment, body.definition, undefined, { after: c.var.afterScoring })),
   );
 }

@@ -153,4 +153,12 @@ export const previewResponseSchema = z.object({
       }),
     ),
   }),
+  alerts: z
+    .object({
+      opening: z.number().meta({ description: 'Alerts activating it would open (within the alert budget)' }),
+      closing: z.number().meta({ description: 'Open alerts activating it would resolve as `scorecard_changed`' }),
+      watchList: z.number().meta({ description: 'Conditions that would hold outside the budget (the watch list)' }),
+    })
+    .nullable()
+    .meta({ description: 'What activating this draft would do to churn-risk alerts (null for a preview as of a past date)' }),
 });

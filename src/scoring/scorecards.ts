@@ -79,6 +79,18 @@ export async function createScorecardVersion(db: Db, segment: string | null, def
   return toScorecard(row);
 }
 
+/** Ids of the active accounts a scorecard of `segment` scores, given the segments with scorecards of their own. */
+export async function accountsScoredBy(trx: Db, segment: string | null): Promise<number[]> {
+  const others = (await listScorecards(trx)).filter((s) => s.active && s.segment !== null).map((s) => s.segment!);
+  const { rows } = await sql<{ id: number }>`
+    select id from accounts
+     where archived_at is null
+       and (${segment}::text is null and (segment is null or segment <> all(${others}::text[]))
+            or segment = ${segment}::text)
+     order by id`.execute(trx);
+  return rows.map((r) => Number(r.id));
+}
+
 /**
  * Makes a version the active one of its segment and queues the accounts it
  * applies to for rescoring (the caller owns the transaction); undefined when

@@ -6,6 +6,7 @@ import type { Database } from '../db/schema.js';
 import { inRetriedTransaction } from '../db/transaction.js';
 import { markForRescore } from '../scoring/rescore-marks.js';
 import { recordSourceDays, resolveAccounts, type SourceDay } from './accounts.js';
+import { isHistory } from './imports.js';
 import { writeContracts } from './contracts.js';
 import {
   type Contract,
@@ -37,16 +38,18 @@ export interface SignalKind<T extends { account: string }> {
   write: SignalWriter<T>;
   /** The source and UTC day an item's data belongs to: says when a source was connected (sql/0010). */
   sourceDay(item: T): SourceDay | null;
+  /** When the item happened, if it tells: an old one is history arriving (src/signals/imports.ts). */
+  happenedAt(item: T): string | null;
 }
 
 const utcDay = (iso: string) => new Date(iso).toISOString().slice(0, 10);
 
 export const SIGNALS = {
-  usage: { name: 'usage event', schema: usageEventSchema, naturalId: (e) => e.eventId, write: writeUsageEvents, sourceDay: (e) => ['usage', utcDay(e.occurredAt)] } satisfies SignalKind<UsageEvent>,
-  tickets: { name: 'ticket', schema: ticketSchema, naturalId: (t) => t.ticketId, write: writeTickets, sourceDay: (t) => ['support', utcDay(t.openedAt)] } satisfies SignalKind<Ticket>,
-  surveys: { name: 'survey response', schema: surveyResponseSchema, naturalId: (s) => s.responseId, write: writeSurveyResponses, sourceDay: (s) => (s.kind === 'ces' ? null : [s.kind, utcDay(s.respondedAt)]) } satisfies SignalKind<SurveyResponse>,
-  outcomes: { name: 'outcome', schema: outcomeItemSchema, naturalId: (o) => o.outcomeId, write: writeOutcomes, sourceDay: () => null } satisfies SignalKind<OutcomeItem>,
-  contracts: { name: 'contract', schema: contractSchema, naturalId: (c) => c.contractId, write: writeContracts, sourceDay: (c) => ['commercial', c.startDate] } satisfies SignalKind<Contract>,
+  usage: { name: 'usage event', schema: usageEventSchema, naturalId: (e) => e.eventId, write: writeUsageEvents, sourceDay: (e) => ['usage', utcDay(e.occurredAt)], happenedAt: (e) => e.occurredAt } satisfies SignalKind<UsageEvent>,
+  tickets: { name: 'ticket', schema: ticketSchema, naturalId: (t) => t.ticketId, write: writeTickets, sourceDay: (t) => ['support', utcDay(t.openedAt)], happenedAt: (t) => t.updatedAt } satisfies SignalKind<Ticket>,
+  surveys: { name: 'survey response', schema: surveyResponseSchema, naturalId: (s) => s.responseId, write: writeSurveyResponses, sourceDay: (s) => (s.kind === 'ces' ? null : [s.kind, utcDay(s.respondedAt)]), happenedAt: (s) => s.respondedAt } satisfies SignalKind<SurveyResponse>,
+  outcomes: { name: 'outcome', schema: outcomeItemSchema, naturalId: (o) => o.outcomeId, write: writeOutcomes, sourceDay: () => null, happenedAt: () => null } satisfies SignalKind<OutcomeItem>,
+  contracts: { name: 'contract', schema: contractSchema, naturalId: (c) => c.contractId, write: writeContracts, sourceDay: (c) => ['commercial', c.startDate], happenedAt: (c) => c.updatedAt ?? null } satisfies SignalKind<Contract>,
 };
 export type SignalName = keyof typeof SIGNALS;
 export const SIGNAL_NAMES = Object.keys(SIGNALS) as SignalName[];
@@ -125,6 +128,8 @@ export async function ingestBatch<T extends { account: string }>(
     }
     const outcomes = await writeIsolated(trx, known, kind.write);
     const touched: number[] = [];
+    const history: number[] = [];
+    const now = Date.now();
     known.forEach((k, i) => {
       const outcome = outcomes[i]!;
       results[k.index] =
@@ -136,9 +141,12 @@ export async function ingestBatch<T extends { account: string }>(
               errors: [{ field: '(item)', message: `rejected by the database (SQLSTATE ${outcome.sqlstate})` }],
             }
           : { index: k.index, id: kind.naturalId(k.item), result: outcome };
-      if (outcome === 'created' || outcome === 'updated') touched.push(k.accountId);
+      if (outcome === 'created' || outcome === 'updated') {
+        touched.push(k.accountId);
+        if (isHistory(kind.happenedAt(k.item), now)) history.push(k.accountId);
+      }
     });
-    await markForRescore(trx, touched);
+    await markForRescore(trx, touched, history);
     await recordSourceDays(trx, known.filter((_, i) => outcomes[i] === 'created' || outcomes[i] === 'updated').map((k) => kind.sourceDay(k.item)).filter((d) => d !== null));
   });
 
