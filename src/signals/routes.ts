@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import type { Router } from '../http/route.js';
 import { type SignalName, SIGNALS, ingestBatch } from './ingest.js';
+import { settleImports } from './imports.js';
 import { MAX_SIGNAL_BATCH, ingestQuerySchema, signalBatchRequestSchema, signalBatchResponseSchema } from './schemas.js';
+
+const settleRequestSchema = z.object({ accounts: z.array(z.string().min(1).max(200)).max(10_000).optional() }).strict();
+const settleResponseSchema = z.object({ settled: z.number().int() });
 
 const ROUTES: Record<SignalName, { path: string; operationId: string; summary: string; idField: string }> = {
   usage: { path: '/v1/usage/batch', operationId: 'ingestUsage', summary: 'Record usage events', idField: 'eventId' },
@@ -36,4 +40,27 @@ export function registerSignalRoutes(router: Router) {
       },
     );
   }
+
+  router.route(
+    {
+      method: 'post',
+      path: '/v1/imports/settle',
+      scope: 'ingest',
+      operationId: 'settleImports',
+      summary: 'Declare an import of history over: its accounts may get alerts now',
+      description:
+        'Back-dated signals (more than 2 days old when they arrive) mark their accounts as importing, and their churn-risk alerts wait until the import has settled: the active rule set’s `settleMinutes` after the last back-dated batch, or this call. `accounts` (external ids) limits it to some accounts; without it, every import ends.',
+      tags: ['signals'],
+      request: { body: settleRequestSchema },
+      responses: { 200: { description: 'How many accounts’ imports ended', schema: settleResponseSchema } },
+    },
+    async (c, { body }) => {
+      let ids: number[] | null = null;
+      if (body.accounts) {
+        const rows = await c.var.db.selectFrom('accounts').select('id').where('external_id', 'in', body.accounts.length ? body.accounts : ['']).execute();
+        ids = rows.map((r) => r.id);
+      }
+      return c.json({ settled: await settleImports(c.var.db, ids) });
+    },
+  );
 }

@@ -69,9 +69,9 @@ export async function addSnapshot(db: Db, accountId: number, daysAgo: number, sc
             ${raw}::float8[], ${sub}::float8[])`.execute(db);
 }
 
-/** Installs and activates a rule set (the default with changes, by default). */
+/** Installs and activates a rule set (the default with changes, by default; without the budget unless given one). */
 export async function useRuleSet(db: Db, definition: Partial<RuleSetDefinition> = {}) {
-  const full = { ...DEFAULT_RULE_SET, ...definition };
+  const full = { ...DEFAULT_RULE_SET, budget: null, ...definition };
   const row = await db
     .insertInto('alert_rule_sets')
     .values({ version: sql<number>`(select coalesce(max(version), 0) + 1 from alert_rule_sets)`, definition: jsonb(full) })

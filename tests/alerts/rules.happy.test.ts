@@ -8,6 +8,8 @@ import { HEALTHY, STRUGGLING, addSnapshot, alertsOf, ago, daysFromNow, eventsOf,
 let t: TestDatabase;
 beforeAll(async () => {
   t = await createTestDatabase();
+  // The rules one by one: no budget in the way (tests/alerts/budget.happy.test.ts has it).
+  await useRuleSet(t.db);
 });
 afterAll(() => t.close());
 
