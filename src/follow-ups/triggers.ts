@@ -145,14 +145,21 @@ function causes(trigger: Trigger, assignee: readonly string[], now: Date): RawBu
 }
 
 /**
- * Churn alerts (sql/0007_alerts.sql): one retention call per alert opened
- * within the lookback and not already resolved; due counts from opened_at.
+ * Churn alerts (sql/0007_alerts.sql): one retention call per account at
+ * risk, not per alert. Several unresolved alerts on one account (entered
+ * red, a renewal at risk, a detractor) are one problem: the earliest one
+ * opened within the lookback is the cause, listing every rule, and none is
+ * planned while a follow-up exists for any of the account's unresolved
+ * alerts. Due counts from when it opened.
  */
 function churnAlertCauses(trigger: Extract<Trigger, { type: 'churn_alert' }>, who: RawBuilder<string | null>, now: Date): RawBuilder<unknown> {
   return sql`
-    select al.account_id, 'alert:' || al.id as anchor, 'alert' as cause_type, al.id::text as cause_ref,
+    select distinct on (al.account_id)
+           al.account_id, 'alert:' || al.id as anchor, 'alert' as cause_type, al.id::text as cause_ref,
            al.opened_at as basis_at, null::text as basis_date,
-           format('Churn alert %s (%s, %s) opened on %s', al.id, al.rule_key, al.severity,
+           format('Churn alert %s (%s) opened on %s', al.id,
+                  (select string_agg(o.rule_key || ', ' || o.severity, '; ' order by o.opened_at, o.id) from alerts o
+                    where o.account_id = al.account_id and o.status <> 'resolved'),
                   to_char(al.opened_at at time zone 'UTC', 'YYYY-MM-DD'))
              || coalesce(': ' || left(nullif(btrim(case when jsonb_typeof(al.reasons) = 'array' then al.reasons ->> 0 end), ''), 300), '') as detail,
            ${who} as assignee, a.external_id, a.name as account_name, a.timezone as account_tz
@@ -161,7 +168,11 @@ function churnAlertCauses(trigger: Extract<Trigger, { type: 'churn_alert' }>, wh
      where al.status <> 'resolved'
        and al.opened_at > ${now}::timestamptz - ${trigger.lookbackDays}::int * interval '1 day'
        and al.opened_at <= ${now}::timestamptz
-       and a.archived_at is null`;
+       and a.archived_at is null
+       and not exists (select 1 from follow_ups f join alerts o on f.cause_ref = o.id::text
+                        where f.account_id = al.account_id and f.cause_type = 'alert'
+                          and o.account_id = al.account_id and o.status <> 'resolved')
+     order by al.account_id, al.opened_at, al.id`;
 }
 
 /** One page of a playbook's candidates without a follow-up yet, in (account, anchor) order. */
