@@ -138,7 +138,11 @@ export async function evaluateRules(
       const alerted = new Set(rows.map((r) => Number(r.account_id)));
       const state = await budgetState(trx);
       const room = Math.max(0, budgetLimit(set.definition.budget, state.accounts, state.specialists) - state.alerted);
-      const fresh = rankByLoss(hitAccounts.filter((a) => !alerted.has(a)).map((accountId) => ({ accountId, loss: losses.get(accountId) ?? 0 })));
+      // An account whose every holding rule is within its frequency cap would not open: it takes no room.
+      const held = options.cause ? new Set<number>() : await fullyCapped(trx, set, found, alerted);
+      const fresh = rankByLoss(
+        hitAccounts.filter((a) => !alerted.has(a) && !held.has(a)).map((accountId) => ({ accountId, loss: losses.get(accountId) ?? 0 })),
+      );
       admitted = new Set([...alerted, ...fresh.slice(0, room).map((f) => f.accountId)]);
     }
     const watchKeys: { account_id: number; rule_key: string }[] = [];
@@ -367,6 +371,25 @@ async function openNew(trx: Db, candidates: Candidate[], version: number, uncapp
       },
     })),
   };
+}
+
+/** Accounts (without an unresolved alert) none of whose holding rules may open now because of the frequency cap. */
+async function fullyCapped(trx: Db, set: RuleSet, found: { rule: Rule; hits: Hit[] }[], alerted: Set<number>): Promise<Set<number>> {
+  const pairs = found.flatMap(({ rule, hits }) =>
+    hits
+      .filter((h) => !alerted.has(h.accountId))
+      .map((h) => ({ account_id: h.accountId, rule_key: rule.key, cooldown_hours: rule.cooldownHours ?? set.definition.cooldownHours })),
+  );
+  if (pairs.length === 0) return new Set();
+  const { rows } = await sql<{ account_id: number }>`
+    with p as (select * from jsonb_to_recordset(${jsonParam(pairs)}) as p(account_id int8, rule_key text, cooldown_hours float8))
+    select p.account_id from p
+      left join alert_openings o on o.account_id = p.account_id and o.rule_key = p.rule_key
+     group by p.account_id
+    having bool_and(o.account_id is not null
+                    and greatest(o.last_opened_at, coalesce(o.last_dismissed_at, '-infinity'::timestamptz))
+                        > now() - make_interval(secs => 3600 * p.cooldown_hours))`.execute(trx);
+  return new Set(rows.map((r) => Number(r.account_id)));
 }
 
 /** Conditions outside the budget, with their expected loss: the watch list. */

@@ -11,6 +11,7 @@ import { acknowledgeAlert, assignAlert, getAlert, resolveAlert, snoozeAlert } fr
 import { addPoolMember, listPool, removePoolMember } from './pool.js';
 import { listAlerts, outcomeSummary } from './repository.js';
 import { evaluateRules } from './evaluate.js';
+import { budgetNow, listWatchList } from './watch-list.js';
 import { activateRuleSet, createRuleSetVersion, findRuleSet, listRuleSets, type RuleSet } from './rules.js';
 import {
   alertDetailSchema,
@@ -27,6 +28,8 @@ import {
   ruleSetIdParams,
   ruleSetSchema,
   snoozeSchema,
+  watchListQuerySchema,
+  watchListSchema,
 } from './schemas.js';
 
 const actor = (c: Context<AppEnv>) => c.var.principal?.name ?? 'unknown';
@@ -86,6 +89,22 @@ export function registerAlertRoutes(router: Router) {
       responses: { 200: { description: 'Counts per rule', schema: outcomesSchema } },
     },
     async (c, { query }) => c.json({ items: await outcomeSummary(c.var.db, query.since ? new Date(query.since) : undefined) }),
+  );
+
+  router.route(
+    {
+      method: 'get',
+      path: '/v1/alerts/watch-list',
+      scope: 'read',
+      operationId: 'alertWatchList',
+      summary: 'The watch list: churn-risk conditions that hold outside the alert budget, highest expected loss first',
+      description:
+        'With a budget in the active rule set, alerts open in order of expected loss while there is room; the other accounts whose conditions hold wait here, not lost. `budget` says how many accounts may have an alert and how many do.',
+      tags,
+      request: { query: watchListQuerySchema },
+      responses: { 200: { description: 'The watch list and the budget', schema: watchListSchema } },
+    },
+    async (c, { query }) => c.json({ budget: await budgetNow(c.var.db), ...(await listWatchList(c.var.db, query.limit)) }),
   );
 
   router.route(

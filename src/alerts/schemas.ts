@@ -142,3 +142,28 @@ export const poolMemberParams = z.object({
 export const poolSchema = z.object({
   items: z.array(z.object({ member: z.string(), addedBy: z.string().nullable(), addedAt: z.string(), unresolvedAlerts: z.number() })),
 });
+
+export const watchListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const watchListSchema = z.object({
+  budget: z.object({
+    limit: z.number().nullable().meta({ description: 'Accounts that may have an unresolved alert at once (null: no budget)' }),
+    alertedAccounts: z.number(),
+    accounts: z.number(),
+    specialists: z.number(),
+  }),
+  total: z.number(),
+  items: z.array(
+    z.object({
+      account: z.object({ externalId: z.string(), name: z.string() }),
+      ruleKey: z.string(),
+      ruleType: z.string(),
+      severity: z.string(),
+      expectedLoss: z.number().meta({ description: 'Churn probability × ARR (fitted scorecard), else (100 − score)/100 × ARR' }),
+      reasons: z.array(z.string()),
+      since: z.string(),
+    }),
+  ),
+});
