@@ -8,6 +8,8 @@ import { measuresOf, type ScorecardDefinition } from '../scoring/scorecard.js';
 import type { Scorecard } from '../scoring/scorecards.js';
 import { scoringSelect } from '../scoring/sql.js';
 import { loadObservations, type ObservationOptions } from './observations.js';
+import { type AlertObservation, type AlertPrecisionReport, alertPrecision } from '../alerts/precision.js';
+import type { RuleSetDefinition } from '../alerts/rules.js';
 
 type Db = Kysely<Database>;
 
@@ -28,7 +30,10 @@ export interface BacktestRow {
  * Percentile measures rank against the observations themselves; a measure
  * with one value across them carries no weight, as in a live run.
  */
-export async function scoreObservations(trx: Db, definition: ScorecardDefinition): Promise<{ rows: BacktestRow[]; uninformative: Set<string> }> {
+export async function scoreObservations(
+  trx: Db,
+  definition: ScorecardDefinition,
+): Promise<{ rows: (BacktestRow & { target_id: number })[]; uninformative: Set<string> }> {
   const card: Scorecard = { id: 0, segment: null, version: 0, active: false, definition, createdAt: new Date(), activatedAt: null };
   await refreshDistributions(trx, percentileFeatures([card]), 'hs_distributions');
   const uninformative = await uninformativeInFeatures(trx, measuredFeatures([card]));
@@ -109,13 +114,59 @@ export function backtestReport(definition: ScorecardDefinition, rows: BacktestRo
 }
 export type BacktestReport = ReturnType<typeof backtestReport>;
 
-/** Backtests a scorecard against every known outcome, scored `horizonDays` before it. Writes nothing. */
-export async function runBacktest(db: Db, definition: ScorecardDefinition, options: ObservationOptions): Promise<BacktestReport> {
+/** The rule set (with its budget) to measure on the same outcomes, and the team size. */
+export interface AlertBacktestInput {
+  rules: RuleSetDefinition;
+  specialists: number;
+}
+
+/**
+ * Backtests a scorecard against every known outcome, scored `horizonDays`
+ * before it. Writes nothing. With `alerts`, the report also says how the
+ * alert rules and budget would have done on the same outcomes.
+ */
+export async function runBacktest(
+  db: Db,
+  definition: ScorecardDefinition,
+  options: ObservationOptions,
+  alerts?: AlertBacktestInput,
+): Promise<BacktestReport & { alerts?: AlertPrecisionReport }> {
   return inTransaction(db, async (trx) => {
     await sql`select set_config('jit', 'off', true)`.execute(trx);
     const observations = await loadObservations(trx, options);
     if (observations === 0) return backtestReport(definition, [], new Set(), 0);
     const { rows, uninformative } = await scoreObservations(trx, definition);
-    return backtestReport(definition, rows, uninformative, observations);
+    const report = backtestReport(definition, rows, uninformative, observations);
+    if (!alerts) return report;
+    return { ...report, alerts: alertPrecision(await alertObservations(trx, rows), definition, alerts.rules, alerts.specialists) };
+  });
+}
+
+/** The scored observations with the features the backtestable rules read (hs_features, hs_targets). */
+async function alertObservations(trx: Db, rows: (BacktestRow & { target_id: number })[]): Promise<AlertObservation[]> {
+  const { rows: features } = await sql<{
+    target_id: number;
+    as_of: Date;
+    days_to_renewal: number | null;
+    payment_overdue: number | null;
+    latest_nps: number | null;
+    nps_seen: number | null;
+    escalations_90d: number | null;
+  }>`select f.target_id, t.as_of, f.days_to_renewal, f.payment_overdue, f.latest_nps, f.nps_seen, f.escalations_90d
+       from hs_features f join hs_targets t using (target_id)`.execute(trx);
+  const byTarget = new Map(features.map((f) => [Number(f.target_id), f]));
+  return rows.map((r) => {
+    const f = byTarget.get(Number(r.target_id));
+    return {
+      churned: r.churned,
+      score: r.score === null ? null : Number(r.score),
+      arr: r.arr === null ? null : Number(r.arr),
+      asOf: new Date(f?.as_of ?? 0),
+      daysToRenewal: f?.days_to_renewal ?? null,
+      paymentOverdue: f?.payment_overdue ?? null,
+      latestNps: f?.latest_nps ?? null,
+      npsSeen: f?.nps_seen ?? null,
+      escalations90d: f?.escalations_90d ?? null,
+    };
   });
 }

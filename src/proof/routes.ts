@@ -4,6 +4,8 @@ import { notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { activeScorecards, createScorecardVersion, ensureDefaultScorecard, findScorecard } from '../scoring/scorecards.js';
 import { runBacktest } from './backtest.js';
+import { budgetState } from '../alerts/budget.js';
+import { activeRuleSet } from '../alerts/rules.js';
 import { fitScorecard } from './fit.js';
 import { findReport, listReports, saveReport } from './reports.js';
 import { backtestRequestSchema, backtestResponseSchema, fitRequestSchema, fitResponseSchema, storedReportSchema } from './schemas.js';
@@ -34,7 +36,14 @@ export function registerProofRoutes(router: Router) {
       if (!body.definition && !card) throw notFound(body.scorecardId ? `scorecard ${body.scorecardId}` : `an active scorecard for segment ${body.segment ?? '(default)'}`);
       const definition = body.definition ?? card!.definition;
       const options = { horizonDays: body.horizonDays, from: body.from ?? null, to: body.to ?? null };
-      const report = await runBacktest(c.var.db, definition, { horizonDays: body.horizonDays, from: body.from, to: body.to });
+      const rules = await activeRuleSet(c.var.db);
+      const { specialists } = await budgetState(c.var.db);
+      const report = await runBacktest(
+        c.var.db,
+        definition,
+        { horizonDays: body.horizonDays, from: body.from, to: body.to },
+        rules ? { rules: rules.definition, specialists } : undefined,
+      );
       const stored = await saveReport(c.var.db, { kind: 'backtest', scorecardId: card?.id ?? null, definition, options, report });
       return c.json(
         {

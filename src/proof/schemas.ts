@@ -33,6 +33,25 @@ export const fitRequestSchema = z.object({
 
 const rate = z.number().nullable();
 
+const precisionSchema = z.object({
+  observations: z.number(),
+  alerted: z.number(),
+  shareAlerted: rate,
+  precision: rate.meta({ description: 'Alerted observations that churned' }),
+  recall: rate.meta({ description: 'Churners that were alerted' }),
+  alertsPerSpecialistPerWeek: rate,
+});
+
+const alertPrecisionSchema = z
+  .object({
+    ruleTypes: z.array(z.string()).meta({ description: 'Rule types of the active set the backtest evaluates' }),
+    notBacktested: z.array(z.string()).meta({ description: 'Enabled rule types it cannot evaluate (they need history it does not keep)' }),
+    specialists: z.number(),
+    rulesAlone: precisionSchema,
+    withBudget: precisionSchema.nullable().meta({ description: 'Within the active budget, highest expected loss first (null: no budget)' }),
+  })
+  .meta({ description: 'The active alert rules and budget on the same outcomes' });
+
 export const backtestReportSchema = z
   .object({
     observations: z.number().meta({ description: 'Outcomes scored (one per renewal outcome)' }),
@@ -61,6 +80,7 @@ export const backtestReportSchema = z
         informative: z.boolean(),
       }),
     ),
+    alerts: alertPrecisionSchema.optional(),
   })
   .meta({ id: 'BacktestReport' });
 
