@@ -133,6 +133,8 @@ describe('pages', () => {
     const inbox = await client.get('/inbox');
     expect(inbox.text).toContain('aria-current="page">On my accounts</a>');
     expect(inbox.text).toContain(`data-alert-id="${alertId}"`);
+    // The watch list (conditions outside the alert budget) is on the inbox page too.
+    expect(inbox.text).toContain('data-testid="watch-list"');
     expect(inbox.text).not.toContain(`action="/inbox/${alertId}/resolve"`);
     expect((await client.post(`/inbox/${alertId}/acknowledge`, {})).status).toBe(403);
   });
@@ -281,7 +283,9 @@ describe('pages', () => {
     await client.signIn(emailOf('manager'));
     const switched = await client.get('/lang/zh-CN?next=/kpis');
     expect(switched.headers.get('location')).toBe('/kpis');
-    expect((await client.get('/kpis')).text).toContain('服务指标');
+    const kpisZh = (await client.get('/kpis')).text;
+    expect(kpisZh).toContain('服务指标');
+    expect(kpisZh).toContain('预警精确度');
     await client.get('/lang/en?next=/kpis');
     expect((await client.get('/kpis')).text).toContain('Service KPIs');
   });

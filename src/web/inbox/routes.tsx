@@ -1,4 +1,5 @@
 /** @jsxImportSource hono/jsx */
+import { budgetNow, listWatchList } from '../../alerts/watch-list.js';
 import type { Hono } from 'hono';
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -54,7 +55,12 @@ export function registerInboxPages(web: Hono<WebEnv>) {
     const tr = webc.tr;
     const { t } = tr;
     const canWork = may(person.roles, 'work_alerts');
-    const [token, alerts, people] = await Promise.all([inboxToken(c.var.db), inboxAlerts(c, view), canWork ? assignees(c) : Promise.resolve([])]);
+    const [token, alerts, people, watch] = await Promise.all([
+      inboxToken(c.var.db),
+      inboxAlerts(c, view),
+      canWork ? assignees(c) : Promise.resolve([]),
+      Promise.all([budgetNow(c.var.db), listWatchList(c.var.db, 50)]).then(([budget, list]) => ({ budget, ...list })),
+    ]);
     const zh = webc.locale !== 'en';
     const back = `/inbox?view=${view}`;
     const tomorrow = new Date(Date.now() + 86400e3).toISOString().slice(0, 10);
@@ -178,6 +184,45 @@ export function registerInboxPages(web: Hono<WebEnv>) {
               ))}
             </tbody>
           </table>
+        </section>
+        <section class="panel" aria-labelledby="watch-title" data-testid="watch-list">
+          <h2 id="watch-title">{t('inbox.watch.title')}</h2>
+          <p class="muted">
+            {watch.budget.limit === null
+              ? t('inbox.watch.noBudget')
+              : t('inbox.watch.intro', { alerted: watch.budget.alertedAccounts, limit: watch.budget.limit, n: watch.total })}
+          </p>
+          {watch.items.length ? (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t('col.account')}</th>
+                  <th scope="col">{t('col.rule')}</th>
+                  <th scope="col">{t('inbox.watch.loss')}</th>
+                  <th scope="col">{t('inbox.watch.since')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {watch.items.map((w) => (
+                  <tr>
+                    <td>
+                      <a href={`/accounts/${encodeURIComponent(w.account.externalId)}`}>{w.account.name}</a>
+                    </td>
+                    <td>
+                      <span class="mono">{w.ruleKey}</span>
+                      {w.reasons.length ? (
+                        <div class="muted" lang={zh ? 'en' : undefined}>
+                          {w.reasons.slice(0, 2).join('; ')}
+                        </div>
+                      ) : null}
+                    </td>
+                    <td>{tr.money(w.expectedLoss, null)}</td>
+                    <td>{tr.dateTime(w.since)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
         </section>
       </Layout>,
     );

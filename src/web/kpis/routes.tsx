@@ -1,4 +1,6 @@
 /** @jsxImportSource hono/jsx */
+import type { AlertPrecisionReport } from '../../alerts/precision.js';
+import { listReports } from '../../proof/reports.js';
 import type { Hono } from 'hono';
 import { outcomeSummary } from '../../alerts/repository.js';
 import type { MessageKey } from '../../i18n/index.js';
@@ -24,6 +26,7 @@ export function registerKpiPages(web: Hono<WebEnv>) {
       alertOutcomesByPerson(c.var.db, since),
       bandsOverTime(c.var.db, 12),
     ]);
+    const precision = await latestAlertPrecision(c.var.db);
     const teams = new Map<string, { done: number; on_time: number; overdue: number; escalated: number }>();
     for (const f of followUps) {
       const key = f.team ?? t('kpis.noTeam');
@@ -131,6 +134,45 @@ export function registerKpiPages(web: Hono<WebEnv>) {
               </tbody>
             </table>
           </section>
+          <section class="panel" aria-labelledby="h-precision" data-testid="alert-precision">
+            <h2 id="h-precision">{t('kpis.precision.title')}</h2>
+            {precision ? (
+              <>
+                <p class="muted">{t('kpis.precision.intro', { date: tr.dateTime(precision.createdAt), n: precision.alerts.rulesAlone.observations })}</p>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col"></th>
+                      <th scope="col">{t('kpis.precision.share')}</th>
+                      <th scope="col">{t('kpis.precision.precision')}</th>
+                      <th scope="col">{t('kpis.precision.recall')}</th>
+                      <th scope="col">{t('kpis.precision.perWeek')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {(
+                      [
+                        ['kpis.precision.rulesAlone', precision.alerts.rulesAlone],
+                        ['kpis.precision.withBudget', precision.alerts.withBudget],
+                      ] as const
+                    )
+                      .filter(([, p]) => p !== null)
+                      .map(([label, p]) => (
+                        <tr>
+                          <th scope="row">{t(label)}</th>
+                          <td class="num">{p!.shareAlerted === null ? '—' : tr.pct(p!.shareAlerted)}</td>
+                          <td class="num">{p!.precision === null ? '—' : tr.pct(p!.precision)}</td>
+                          <td class="num">{p!.recall === null ? '—' : tr.pct(p!.recall)}</td>
+                          <td class="num">{p!.alertsPerSpecialistPerWeek === null ? '—' : tr.num(p!.alertsPerSpecialistPerWeek)}</td>
+                        </tr>
+                      ))}
+                  </tbody>
+                </table>
+              </>
+            ) : (
+              <p class="muted">{t('kpis.precision.none')}</p>
+            )}
+          </section>
           <section class="panel" aria-labelledby="h-outcomes">
             <h2 id="h-outcomes">{t('kpis.alertOutcomesPerRule')}</h2>
             <table>
@@ -217,4 +259,13 @@ export function registerKpiPages(web: Hono<WebEnv>) {
       </Layout>,
     );
   });
+}
+
+/** The alert rules' precision from the newest backtest that measured it (docs/alerts.md "Precision measured"). */
+async function latestAlertPrecision(db: Parameters<typeof listReports>[0]) {
+  for (const r of await listReports(db, 'backtest', 20)) {
+    const alerts = (r.report as { alerts?: AlertPrecisionReport } | null)?.alerts;
+    if (alerts) return { createdAt: r.createdAt, alerts };
+  }
+  return null;
 }
