@@ -4,6 +4,9 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Kysely } from 'kysely';
 import { registerAccountRoutes } from './accounts/routes.js';
+import { auditedRequests } from './audit/context.js';
+import { registerAuditRoutes } from './audit/routes.js';
+import { registerSsoRoutes } from './sso/routes.js';
 import { raiseAlerts } from './alerts/after-scoring.js';
 import { registerAlertRoutes } from './alerts/routes.js';
 import { registerFollowUpRoutes } from './follow-ups/routes.js';
@@ -27,6 +30,7 @@ import { type DocsAssets, registerSystemRoutes } from './system/routes.js';
 import { registerInboundWebhookRoutes } from './webhooks/inbound/routes.js';
 import { registerOutboundWebhookRoutes } from './webhooks/outbound/routes.js';
 import { createWebApp, type WebAssets } from './web/index.js';
+import type { SsoClient } from './sso/client.js';
 
 export interface AppDeps {
   /** The database for a request: one shared pool on Node, a per-request client on Workers. */
@@ -48,6 +52,12 @@ export interface AppDeps {
   webAppUrl?: string;
   /** The web app's chart library files (src/web); without them pages draw no history chart. */
   webAssets?: WebAssets;
+  /** OpenID Connect single sign-on (OIDC_* settings); unset: none. */
+  sso?: SsoClient;
+  /** LOCAL_PASSWORDS_ENABLED (default true). */
+  localPasswords?: boolean;
+  /** AUDIT_RETENTION_DAYS, shown on the audit page. */
+  auditRetentionDays?: number;
 }
 
 const httpStatusCodes: Partial<Record<number, ProblemCode>> = {
@@ -101,6 +111,7 @@ export function createApp(deps: AppDeps) {
     });
   });
   if (deps.requestTimeoutMs) app.use(answerWithin(deps.requestTimeoutMs));
+  app.use(auditedRequests()); // changes the audit trail records run in one transaction with their entries (src/audit)
   const limitBody = bodyLimit({
     maxSize: deps.bodyLimitBytes ?? 10 * 1024 * 1024,
     onError: () => {
@@ -112,6 +123,8 @@ export function createApp(deps: AppDeps) {
 
   registerSystemRoutes(router, app, deps.docsAssets);
   registerKeyRoutes(router);
+  registerAuditRoutes(router); // the audit trail (src/audit)
+  registerSsoRoutes(router); // single sign-on's group mapping (src/sso)
   registerAccountRoutes(router);
   registerSignalRoutes(router);
   registerScoringRoutes(router);
@@ -123,7 +136,7 @@ export function createApp(deps: AppDeps) {
   registerAlertRoutes(router); // churn-risk alerts (src/alerts)
   registerFollowUpRoutes(router);
   registerNotificationRoutes(router, { baseUrl: deps.webAppUrl }); // email and chat notifications (src/notifications)
-  app.route('/', createWebApp(deps.webAssets)); // the web app for people (src/web, docs/web-app.md)
+  app.route('/', createWebApp(deps.webAssets, { sso: deps.sso, localPasswords: deps.localPasswords, auditRetentionDays: deps.auditRetentionDays })); // the web app for people (src/web, docs/web-app.md)
 
   app.notFound((c) => {
     const allowed = router.allowedMethods(c.req.path);

@@ -85,6 +85,35 @@ export const configSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
     .optional(),
+
+  // Company sign-in and accountability (docs/security.md).
+  /** Audit entries older than this many days are deleted daily (at least 30). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(30).max(36_500).default(730),
+  /** The OpenID Connect provider's issuer URL (discovery at /.well-known/openid-configuration). Unset: no single sign-on. */
+  OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).max(500).optional(),
+  /** Unset: a public client (PKCE alone); set: client_secret_basic. */
+  OIDC_CLIENT_SECRET: z.string().min(1).max(1000).optional(),
+  /** Where the provider sends people back; default ${WEB_APP_URL}/sso/callback. */
+  OIDC_REDIRECT_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  OIDC_SCOPES: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'must be space-separated scopes').default('openid email profile'),
+  /** The ID token claim that lists the person's groups. */
+  OIDC_GROUPS_CLAIM: z.string().min(1).max(200).default('groups'),
+  /** Test/development only: allow an issuer over plain http (a provider on loopback). */
+  OIDC_ALLOW_HTTP: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(false),
+  /** false: only single sign-on; the email and password form is gone (needs OIDC_ISSUER). */
+  LOCAL_PASSWORDS_ENABLED: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(true),
+}).superRefine((c, ctx) => {
+  if (c.OIDC_ISSUER && !c.OIDC_CLIENT_ID) ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: 'is required with OIDC_ISSUER' });
+  if (c.OIDC_ISSUER && !c.OIDC_REDIRECT_URL && !c.WEB_APP_URL) ctx.addIssue({ code: 'custom', path: ['OIDC_REDIRECT_URL'], message: 'is required with OIDC_ISSUER (or set WEB_APP_URL)' });
+  if (c.OIDC_ISSUER?.startsWith('http:') && !c.OIDC_ALLOW_HTTP) ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'must be https (OIDC_ALLOW_HTTP=true only for a test provider)' });
+  if (!c.LOCAL_PASSWORDS_ENABLED && !c.OIDC_ISSUER) ctx.addIssue({ code: 'custom', path: ['LOCAL_PASSWORDS_ENABLED'], message: 'false needs OIDC_ISSUER: nobody could sign in' });
 });
 
 export type Config = z.infer<typeof configSchema>;

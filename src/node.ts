@@ -1,4 +1,6 @@
 import { createApp } from './app.js';
+import { SsoClient } from './sso/client.js';
+import { ssoSettingsFromConfig } from './sso/settings.js';
 import { planFollowUpsNow } from './follow-ups/plan-now.js';
 import { startLocalAdmin } from './cli/local-admin.js';
 import { serveNode } from './http/node-server.js';
@@ -46,6 +48,7 @@ async function main() {
     );
   }
 
+  const ssoSettings = ssoSettingsFromConfig(config);
   const app = createApp({
     database: () => database.db,
     readDatabase: () => replica?.db,
@@ -58,6 +61,9 @@ async function main() {
     webAppUrl: config.WEB_APP_URL,
     docsAssets: nodeDocsAssets,
     webAssets: nodeWebAssets,
+    sso: ssoSettings ? new SsoClient(ssoSettings) : undefined,
+    localPasswords: config.LOCAL_PASSWORDS_ENABLED,
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
   });
   const server = serveNode({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });

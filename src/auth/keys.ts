@@ -1,6 +1,6 @@
 import { base64Url, randomBytes, sha256Hex } from '../encoding.js';
 
-export const SCOPES = ['read', 'write', 'ingest', 'admin'] as const;
+export const SCOPES = ['read', 'write', 'ingest', 'admin', 'scim'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface Principal {

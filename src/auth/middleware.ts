@@ -40,6 +40,7 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
     const principal = looksLikeApiKey(key) ? await resolvePrincipal(c, key) : undefined;
     if (!principal) throw new DomainError('unauthorized', 'the API key is unknown or revoked');
     c.set('principal', principal);
+    await c.var.audit?.identify({ type: 'key', id: String(principal.keyId), label: principal.name });
     if (!grants(principal.scopes, scope)) {
       throw new DomainError('forbidden', `this route needs the '${scope}' scope`, { requiredScope: scope });
     }

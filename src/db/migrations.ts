@@ -21,6 +21,8 @@ export const MIGRATIONS = [
   '0025_web_people',
   '0030_usage_partitions',
   '0035_append_only_ingest',
+  '0045_audit_trail',
+  '0046_sso_scim',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

@@ -1,5 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { AlertTables } from '../alerts/tables.js';
+import type { AuditTables } from '../audit/tables.js';
+import type { SsoTables } from '../sso/tables.js';
 import type { FollowUpTables } from '../follow-ups/tables.js';
 import type { JobTables } from '../jobs/tables.js';
 import type { NotificationTables } from '../notifications/tables.js';
@@ -183,7 +185,7 @@ export interface InboundWebhookMessagesTable {
  * Every table. Features from 0004 on keep their table types beside their code
  * (src/<feature>/tables.ts); they are all part of this one type.
  */
-export interface Database extends ScoringTables, OutboundWebhookTables, JobTables, AlertTables, FollowUpTables, NotificationTables, PeopleTables {
+export interface Database extends ScoringTables, OutboundWebhookTables, JobTables, AlertTables, FollowUpTables, NotificationTables, PeopleTables, AuditTables, SsoTables {
   api_keys: ApiKeysTable;
   bootstrap: BootstrapTable;
   change_clocks: ChangeClocksTable;

@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/transaction.js';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { enqueueEvents } from '../webhooks/outbound/index.js';
@@ -167,7 +168,7 @@ async function scheduleChunk(db: Db, playbook: Playbook, rows: CandidateRow[], n
   // Longest overdue first: the pacer hands out the earliest slots in this order.
   planned.sort((a, b) => a.due.getTime() - b.due.getTime() || a.deadline.getTime() - b.deadline.getTime() || a.candidate.account_id - b.candidate.account_id);
 
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const book = new CapacityBook();
     const assignees = [...new Set(planned.flatMap((p) => (p.candidate.assignee ? [p.candidate.assignee] : [])))];
     if (assignees.length > 0) {

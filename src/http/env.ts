@@ -5,6 +5,23 @@ import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { AfterScoring } from '../scoring/recompute.js';
 
+/** Who made a change, for the audit trail (src/audit). */
+export interface AuditActor {
+  type: 'person' | 'key' | 'system';
+  /** people.id or api_keys.id */
+  id?: string;
+  /** A key's name; never a person's name or email. */
+  label?: string;
+}
+
+/** Set on requests the audit trail records (src/audit/context.ts): they run in one transaction. */
+export interface AuditScope {
+  /** Names who is acting, once authentication knows. */
+  identify(actor: AuditActor): Promise<void>;
+  actor(): AuditActor;
+  where: { ip: string | null; userAgent: string | null; requestId: string };
+}
+
 /** What every handler can read from `c.var`. */
 export interface AppVariables {
   db: Kysely<Database>;
@@ -17,6 +34,8 @@ export interface AppVariables {
   allowPrivateWebhookUrls: boolean;
   /** What runs after a recompute in a request, in its transaction: the churn-risk alerts. */
   afterScoring: AfterScoring;
+  /** Present on requests the audit trail records. */
+  audit?: AuditScope;
 }
 
 export interface AppEnv {

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
+import { inTransaction } from '../db/transaction.js';
 import { sha256Hex } from '../encoding.js';
 import type { AppEnv } from '../http/env.js';
 import { DomainError } from '../http/problem.js';
@@ -52,7 +53,8 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
       const outer = c.var.db;
       let replay: Response | undefined;
       try {
-        await outer.transaction().execute(async (trx) => {
+        // Inside an audited request's transaction (src/audit/context.ts) it runs in that one.
+        await inTransaction(outer, async (trx) => {
           const claimed = await withLockTimeout(trx, () => claimKey(trx, apiKeyId, key, hash, IDEMPOTENCY_TTL_HOURS));
           if (!claimed) {
             const stored = (await findKey(trx, apiKeyId, key))!;

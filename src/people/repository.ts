@@ -138,12 +138,12 @@ export interface Session {
 }
 
 /** A new session with a fresh random id (never one the browser offered): returns the id for the cookie. */
-export async function createSession(db: Db, personId: number): Promise<{ id: string; csrfToken: string }> {
+export async function createSession(db: Db, personId: number, options: { ssoIdToken?: string } = {}): Promise<{ id: string; csrfToken: string }> {
   const id = base64Url(randomBytes(32));
   const csrfToken = base64Url(randomBytes(32));
   await db
     .insertInto('web_sessions')
-    .values({ id_hash: await sha256Hex(id), person_id: personId, csrf_token: csrfToken, expires_at: new Date(Date.now() + SESSION_MAX_MS) })
+    .values({ id_hash: await sha256Hex(id), person_id: personId, csrf_token: csrfToken, expires_at: new Date(Date.now() + SESSION_MAX_MS), sso_id_token: options.ssoIdToken ?? null })
     .execute();
   return { id, csrfToken };
 }
@@ -167,8 +167,10 @@ export async function findSession(db: Db, id: string): Promise<Session | undefin
   return { idHash, csrfToken: row.csrf_token, person: toPerson(row) };
 }
 
-export async function deleteSession(db: Db, idHash: string) {
-  await db.deleteFrom('web_sessions').where('id_hash', '=', idHash).execute();
+/** Ends a session; returns its ID token when it was a single sign-on session (for the provider's sign-out). */
+export async function deleteSession(db: Db, idHash: string): Promise<string | null> {
+  const row = await db.deleteFrom('web_sessions').where('id_hash', '=', idHash).returning('sso_id_token').executeTakeFirst();
+  return row?.sso_id_token ?? null;
 }
 
 export async function pruneSessions(db: Db) {

@@ -8,7 +8,11 @@ export interface PeopleTables {
     email: string;
     name: string;
     roles: string[];
-    password_hash: string;
+    password_hash: string | null;
+    source: Generated<'local' | 'sso' | 'scim'>;
+    sso_subject: string | null;
+    external_id: string | null;
+    idp_groups: Generated<string[]>;
     locale: string | null;
     disabled_at: Timestamp | null;
     created_at: Generated<Date>;
@@ -21,6 +25,7 @@ export interface PeopleTables {
     created_at: Generated<Date>;
     last_seen_at: Generated<Date>;
     expires_at: Timestamp;
+    sso_id_token: string | null;
   };
   sign_in_failures: {
     key: string;

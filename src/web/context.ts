@@ -59,6 +59,7 @@ export const webContext: MiddlewareHandler<WebEnv> = async (c, next) => {
       setCookie(c, PRE_SESSION_COOKIE, csrf, cookieOptions(c));
     }
   }
+  if (session) await c.var.audit?.identify({ type: 'person', id: String(session.person.id) });
   c.set('web', { person: session?.person, sessionIdHash: session?.idHash, csrf, locale, tr: translator(locale) });
   c.header('cache-control', 'no-store');
   c.header('x-frame-options', 'DENY');

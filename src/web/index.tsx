@@ -18,6 +18,10 @@ import { registerLiveRoutes } from './live/routes.js';
 import { registerPortfolioPages } from './portfolio/routes.js';
 import { registerScorecardPages } from './scorecards/routes.js';
 import { registerSignInRoutes } from './sign-in/routes.js';
+import type { SsoClient } from '../sso/client.js';
+import { registerSsoPages } from '../sso/pages.js';
+import { registerAuditPages } from '../audit/pages.js';
+import { registerSsoAdminPages } from '../sso/admin-pages.js';
 
 /** uPlot's files, served by the service itself (no CDN): read from the package on Node, bundled as text on Workers. */
 export type WebAssets = (file: 'uPlot.iife.min.js' | 'uPlot.min.css') => Promise<string | undefined>;
@@ -27,6 +31,7 @@ export const PAGE_PATHS = [
   '/',
   '/sign-in',
   '/sign-out',
+  '/sso/*',
   '/lang/*',
   '/portfolio',
   '/portfolio.csv',
@@ -58,7 +63,14 @@ function ErrorPage({ c, status, message }: { c: WebContextOf; status: number; me
 }
 
 /** The web app: pages for people who sign in (docs/web-app.md). */
-export function createWebApp(assets?: WebAssets) {
+/** How people sign in: the OpenID Connect client when single sign-on is set up, and whether local passwords work. */
+export interface WebSignIn {
+  sso?: SsoClient;
+  localPasswords?: boolean;
+  auditRetentionDays?: number;
+}
+
+export function createWebApp(assets?: WebAssets, signIn: WebSignIn = {}) {
   const web = new Hono<WebEnv>();
 
   // Static assets need no session.
@@ -83,7 +95,15 @@ export function createWebApp(assets?: WebAssets) {
     return c.redirect(safeNext(c.req.query('next'), '/'), 303);
   });
 
-  registerSignInRoutes(pages);
+  const sso = signIn.sso;
+  registerSignInRoutes(pages, {
+    sso: Boolean(sso),
+    localPasswords: signIn.localPasswords ?? true,
+    endSessionUrl: sso ? (idToken) => sso.endSessionUrl(idToken, new URL('/sign-in', sso.settings.redirectUrl).href) : undefined,
+  });
+  if (sso) registerSsoPages(pages, sso);
+  registerSsoAdminPages(pages);
+  registerAuditPages(pages, { retentionDays: signIn.auditRetentionDays ?? 730 });
   registerPortfolioPages(pages);
   registerAccountPages(pages);
   registerInboxPages(pages);

@@ -23,7 +23,7 @@ describe('npm run cli -- people', { timeout: 180_000 }, () => {
     const reset = await t.cli('people', 'reset-password', 'boss@example.com');
     const second = passwordIn(reset.output)!;
     expect(second).not.toBe(first);
-    const hash = await t.query(async (db) => (await db.selectFrom('people').select('password_hash').executeTakeFirstOrThrow()).password_hash);
+    const hash = await t.query(async (db) => (await db.selectFrom('people').select('password_hash').executeTakeFirstOrThrow()).password_hash ?? '');
     expect(await verifyPassword(second, hash)).toBe(true);
     expect(await verifyPassword(first, hash)).toBe(false);
   });

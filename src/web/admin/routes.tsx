@@ -27,6 +27,9 @@ async function AdminPage({ c, secret, error }: { c: WebContextOf; secret?: OneTi
   return (
     <Layout web={webc} title={t('admin.title')} path="/admin" notice={noticeOf(c)}>
       <h1>{t('admin.title')}</h1>
+      <p class="row">
+        <a href="/admin/audit">{t('admin.auditLink')}</a> <a href="/admin/sso">{t('admin.sso')}</a>
+      </p>
       {secret ? (
         <div class="notice" role="status">
           {t(secret.label)} <code data-testid="secret">{secret.value}</code>

@@ -24,7 +24,15 @@ function clientOf(c: WebContextOf): string {
   return incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
-function SignInPage({ c, error, email, next }: { c: WebContextOf; error?: string; email?: string; next: string }) {
+/** How people sign in here (docs/security.md): single sign-on, local passwords, or both. */
+export interface SignInOptions {
+  sso: boolean;
+  localPasswords: boolean;
+  /** The provider's sign-out URL for an SSO session's ID token, if it has one. */
+  endSessionUrl?: (idToken: string, postLogoutRedirect: string) => Promise<string | undefined>;
+}
+
+function SignInPage({ c, error, email, next, options }: { c: WebContextOf; error?: string; email?: string; next: string; options: SignInOptions }) {
   const web = c.var.web;
   const { t } = web.tr;
   return (
@@ -36,6 +44,25 @@ function SignInPage({ c, error, email, next }: { c: WebContextOf; error?: string
             {error}
           </p>
         ) : null}
+        {options.sso ? (
+          <p>
+            <a class="button" href={`/sso/start${next ? `?next=${encodeURIComponent(next)}` : ''}`} data-testid="sso">
+              {t('signIn.sso')}
+            </a>
+          </p>
+        ) : null}
+        {options.localPasswords ? (options.sso ? <p class="muted">{t('signIn.or')}</p> : null) : <p class="muted">{t('signIn.localDisabled')}</p>}
+        {options.localPasswords ? <LocalForm c={c} email={email} next={next} /> : null}
+      </div>
+    </Layout>
+  );
+}
+
+function LocalForm({ c, email, next }: { c: WebContextOf; email?: string; next: string }) {
+  const web = c.var.web;
+  const { t } = web.tr;
+  return (
+    <>
         <form method="post" action="/sign-in" class="stack">
           <CsrfField web={web} />
           <input type="hidden" name="next" value={next} />
@@ -50,19 +77,19 @@ function SignInPage({ c, error, email, next }: { c: WebContextOf; error?: string
           <button type="submit">{t('signIn.submit')}</button>
         </form>
         <p class="muted">{t('signIn.help')}</p>
-      </div>
-    </Layout>
+    </>
   );
 }
 
-export function registerSignInRoutes(web: Hono<WebEnv>) {
+export function registerSignInRoutes(web: Hono<WebEnv>, options: SignInOptions = { sso: false, localPasswords: true }) {
   web.get('/sign-in', (c) => {
     const next = safeNext(c.req.query('next'), '');
     if (c.var.web.person) return c.redirect(next || homePage(c.var.web.person.roles), 303);
-    return c.html(<SignInPage c={c} next={next} />);
+    return c.html(<SignInPage c={c} next={next} options={options} />);
   });
 
   web.post('/sign-in', async (c) => {
+    if (!options.localPasswords) return c.html(<SignInPage c={c} next="" options={options} error={c.var.web.tr.t('signIn.localDisabled')} />, 403);
     const form = await formOf(c);
     const email = (form.email ?? '').trim().slice(0, 320);
     const password = form.password ?? '';
@@ -72,7 +99,7 @@ export function registerSignInRoutes(web: Hono<WebEnv>) {
     const wait = await signInBlockedFor(c.var.db, email, client);
     if (wait > 0) {
       c.header('retry-after', String(wait));
-      return c.html(<SignInPage c={c} email={email} next={next} error={t('signIn.tooMany', { minutes: Math.ceil(wait / 60) })} />, 429);
+      return c.html(<SignInPage c={c} email={email} next={next} options={options} error={t('signIn.tooMany', { minutes: Math.ceil(wait / 60) })} />, 429);
     }
     const person = email ? await findPersonByEmail(c.var.db, email) : undefined;
     // Compare against a dummy hash for unknown emails, so both take as long.
@@ -80,7 +107,7 @@ export function registerSignInRoutes(web: Hono<WebEnv>) {
     if (!ok || !person) {
       await recordSignInFailure(c.var.db, email, client);
       c.var.logger.info('sign-in refused', { requestId: c.var.requestId, email: email.toLowerCase() });
-      return c.html(<SignInPage c={c} email={email} next={next} error={t('signIn.failed')} />, 401);
+      return c.html(<SignInPage c={c} email={email} next={next} options={options} error={t('signIn.failed')} />, 401);
     }
     await clearSignInFailures(c.var.db, email);
     // Housekeeping rides on sign-ins: expired sessions and day-old failures go.
@@ -95,8 +122,10 @@ export function registerSignInRoutes(web: Hono<WebEnv>) {
   });
 
   web.post('/sign-out', async (c) => {
-    if (c.var.web.sessionIdHash) await deleteSession(c.var.db, c.var.web.sessionIdHash);
+    const idToken = c.var.web.sessionIdHash ? await deleteSession(c.var.db, c.var.web.sessionIdHash) : null;
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isSecure(c) });
-    return c.redirect('/sign-in', 303);
+    // A single sign-on session also ends at the provider, where it supports that.
+    const atProvider = idToken && options.endSessionUrl ? await options.endSessionUrl(idToken, new URL('/sign-in', c.req.url).href).catch(() => undefined) : undefined;
+    return c.redirect(atProvider ?? '/sign-in', 303);
   });
 }
