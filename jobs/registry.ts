@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { pruneExpiredKeys } from '../src/idempotency/repository.js';
 import { pruneInboundWebhookMessages } from '../src/jobs/prune.js';
+import { pruneAudit } from '../src/audit/repository.js';
 import { dropExpiredUsagePartitions, maintainUsagePartitions } from '../src/jobs/usage-partitions.js';
 import { raiseAlerts, sweepAlerts } from '../src/alerts/index.js';
 import { drainOutbox, pruneOutbox } from '../src/webhooks/outbound/index.js';
@@ -114,6 +115,15 @@ export const registry: readonly JobDefinition[] = [
       deleted: await pruneOutbox(db, { retentionDays: settings.webhookRetentionDays }),
       retentionDays: settings.webhookRetentionDays,
     }),
+  },
+  {
+    name: 'prune-audit-trail',
+    cron: '7 4 * * *',
+    description: 'Deletes audit entries older than AUDIT_RETENTION_DAYS (default 730, at least 30): the only delete the append-only trail allows (docs/security.md#audit-trail).',
+    handler: async ({ db, settings }) => {
+      const retentionDays = settings.auditRetentionDays ?? 730;
+      return { deleted: await pruneAudit(db, retentionDays), retentionDays };
+    },
   },
 ];
 

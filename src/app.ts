@@ -7,6 +7,8 @@ import { registerAccountRoutes } from './accounts/routes.js';
 import { auditedRequests } from './audit/context.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerSsoRoutes } from './sso/routes.js';
+import { registerScimRoutes } from './scim/routes.js';
+import { registerErasureRoutes } from './erasure/routes.js';
 import { raiseAlerts } from './alerts/after-scoring.js';
 import { registerAlertRoutes } from './alerts/routes.js';
 import { registerFollowUpRoutes } from './follow-ups/routes.js';
@@ -125,6 +127,8 @@ export function createApp(deps: AppDeps) {
   registerKeyRoutes(router);
   registerAuditRoutes(router); // the audit trail (src/audit)
   registerSsoRoutes(router); // single sign-on's group mapping (src/sso)
+  registerScimRoutes(router); // SCIM 2.0 provisioning (src/scim)
+  registerErasureRoutes(router); // export and erasure of one account or person (src/erasure)
   registerAccountRoutes(router);
   registerSignalRoutes(router);
   registerScoringRoutes(router);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Router } from '../http/route.js';
+import { eraseAccountRequest } from '../erasure/routes.js';
 import { isRejected, writeIsolated } from '../db/isolation.js';
 import { lagTolerantRead } from '../db/read-routing.js';
 import { DomainError, notFound } from '../http/problem.js';
@@ -88,13 +89,18 @@ export function registerAccountRoutes(router: Router) {
       path: '/v1/accounts/{externalId}',
       scope: 'write',
       operationId: 'archiveAccount',
-      summary: 'Archive an account',
-      description: 'Archived accounts keep their history and leave listings; a PUT brings one back.',
+      summary: 'Archive an account, or erase it (erase=true, admin scope)',
+      description:
+        'Archived accounts keep their history and leave listings; a PUT brings one back. With `erase=true` (admin scope) every row about the account goes, in one transaction: signals, scores, snapshots, alerts, follow-ups, notes and outgoing event payloads (docs/security.md#erasure-and-export); an `account.erased` webhook is sent and an audit entry without personal data kept. Export first with GET /v1/accounts/{externalId}/export.',
       tags,
-      request: { params: externalIdParams },
-      responses: { 200: { description: 'The archived account', schema: accountSchema }, 404: { description: 'No such account' } },
+      request: { params: externalIdParams, query: z.object({ erase: z.enum(['true', 'false']).optional().meta({ description: 'true: erase for good (admin scope)' }) }) },
+      responses: {
+        200: { description: 'The archived account, or what was erased', schema: z.union([accountSchema, z.object({ erased: z.literal(true), deleted: z.record(z.string(), z.number()) })]) },
+        404: { description: 'No such account' },
+      },
     },
-    async (c, { params }) => {
+    async (c, { params, query }) => {
+      if (query.erase === 'true') return eraseAccountRequest(c, params.externalId);
       const account = await archiveAccount(c.var.db, params.externalId);
       if (!account) throw notFound(`account ${params.externalId}`);
       return c.json(account);

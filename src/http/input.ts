@@ -14,6 +14,7 @@ export const MAX_JSON_DEPTH = 32;
 
 /** Media types a JSON body may be sent as. JSON Merge Patch and JSON Patch mean something else, so they get 415. */
 const JSON_MEDIA_TYPE = 'application/json';
+const SCIM_MEDIA_TYPE = 'application/scim+json';
 
 const join = (prefix: string, path: readonly PropertyKey[]) => [prefix, ...path.map(String)].filter((p) => p !== '').join('.');
 
@@ -78,7 +79,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 /** Reads a JSON request body: application/json only, valid UTF-8, valid JSON, sane nesting, no NUL. */
 export async function readJsonBody(c: Context, schema?: z.ZodType): Promise<unknown> {
   const sent = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (sent !== JSON_MEDIA_TYPE) {
+  // SCIM clients (identity providers) send their own JSON media type (RFC 7644 §3.1).
+  if (sent !== JSON_MEDIA_TYPE && !(sent === SCIM_MEDIA_TYPE && c.req.path.startsWith('/scim/'))) {
     const what = sent === '' ? 'no Content-Type' : sent;
     const hint = sent.endsWith('merge-patch+json') || sent.endsWith('json-patch+json') ? '; PATCH takes the changed fields as application/json' : '';
     throw new DomainError('unsupported_media_type', `send the body as application/json (got ${what})${hint}`);

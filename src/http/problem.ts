@@ -86,8 +86,25 @@ export function problemResponse(
   headers: Record<string, string> = {},
 ): Response {
   const body = problemBody(c, code, detail, extra);
+  // SCIM (RFC 7644 §3.12) has an error schema of its own, which identity providers read: the problem's fields ride along.
+  if (body.instance?.startsWith('/scim/')) {
+    const { scimType, ...rest } = body;
+    const scim = { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], ...rest, status: String(body.status), ...(scimType ? { scimType } : scimTypeOf(code)) };
+    return new Response(JSON.stringify(scim), {
+      status: body.status,
+      headers: { 'content-type': 'application/scim+json', 'x-request-id': body.requestId, ...headers },
+    });
+  }
   return new Response(JSON.stringify(body), {
     status: body.status,
     headers: { 'content-type': 'application/problem+json', 'x-request-id': body.requestId, ...headers },
   });
+}
+
+/** The scimType a problem code answers to, where RFC 7644 names one. */
+function scimTypeOf(code: ProblemCode): { scimType?: string } {
+  if (code === 'conflict') return { scimType: 'uniqueness' };
+  if (code === 'validation_failed') return { scimType: 'invalidValue' };
+  if (code === 'malformed_request') return { scimType: 'invalidSyntax' };
+  return {};
 }

@@ -24,12 +24,13 @@ export function replicaName(): string {
 
 /** Job settings from the parsed configuration; `delivery` adds what only Node has (a pinned fetch, DNS checks). */
 export function jobSettingsFromConfig(
-  config: Pick<Config, 'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS' | 'OUTBOX_WORKER_ENABLED' | 'WEBHOOK_REQUEST_TIMEOUT_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'>,
+  config: Pick<Config, 'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS' | 'AUDIT_RETENTION_DAYS' | 'OUTBOX_WORKER_ENABLED' | 'WEBHOOK_REQUEST_TIMEOUT_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'>,
   delivery: DeliverySettings = {},
 ): JobSettings {
   return {
     usageRetentionDays: config.USAGE_RETENTION_DAYS,
     webhookRetentionDays: config.WEBHOOK_RETENTION_DAYS,
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
     outboxDelivery: config.OUTBOX_WORKER_ENABLED ? 'continuous' : 'cron',
     delivery: {
       requestTimeoutMs: config.WEBHOOK_REQUEST_TIMEOUT_MS,

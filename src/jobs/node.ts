@@ -11,7 +11,7 @@ import type { JobDefinition, JobSettings } from './types.js';
 
 type SettingsConfig = Pick<
   Config,
-  'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS' | 'OUTBOX_WORKER_ENABLED' | 'WEBHOOK_ALLOW_PRIVATE_URLS' | 'WEBHOOK_REQUEST_TIMEOUT_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'
+  'USAGE_RETENTION_DAYS' | 'WEBHOOK_RETENTION_DAYS' | 'AUDIT_RETENTION_DAYS' | 'OUTBOX_WORKER_ENABLED' | 'WEBHOOK_ALLOW_PRIVATE_URLS' | 'WEBHOOK_REQUEST_TIMEOUT_MS' | 'WEBHOOK_RETRY_SCHEDULE_MS'
 >;
 
 /** The same delivery settings as the worker of src/node.ts: the deliver-webhooks job honours WEBHOOK_* too. */

@@ -22,6 +22,8 @@ export interface JobSettings {
   usageRetentionDays: number;
   /** Outgoing webhook events older than this many days are pruned once nothing is pending. */
   webhookRetentionDays: number;
+  /** Audit entries older than this many days are pruned (AUDIT_RETENTION_DAYS; default 730). */
+  auditRetentionDays?: number;
   /**
    * Who sends outgoing webhooks: `continuous`, a delivery worker in this
    * process (Node); `cron`, the deliver-webhooks job (Workers, or a Node

@@ -49,6 +49,11 @@ const LOCAL: Record<string, string> = {
   web_sessions: 'web app sessions',
   sign_in_failures: 'sign-in throttling',
   scorecard_reports: 'backtest reports of a scorecard',
+  audit_log: 'the audit trail, written by triggers beside the changes (per-account rows carry no account column there)',
+  sso_group_roles: 'single sign-on configuration',
+  sso_pending: 'single sign-on requests in flight',
+  scim_groups: 'provisioned groups',
+  scim_group_members: 'provisioned group membership',
 };
 
 /** Per-account rows without an account_id column yet: the tables are not distributable until they gain one. */

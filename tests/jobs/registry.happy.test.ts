@@ -90,6 +90,7 @@ describe('the job registry', () => {
     expect(settingsFromEnv({ USAGE_RETENTION_DAYS: '90', WEBHOOK_RETENTION_DAYS: '7', WEBHOOK_RETRY_SCHEDULE_MS: '5,10' })).toEqual({
       usageRetentionDays: 90,
       webhookRetentionDays: 7,
+      auditRetentionDays: 730,
       outboxDelivery: 'cron',
       delivery: { requestTimeoutMs: 15_000, retryScheduleMs: [5, 10] },
     });
@@ -98,6 +99,7 @@ describe('the job registry', () => {
     expect(settingsFromConfig(config)).toEqual({
       usageRetentionDays: 400,
       webhookRetentionDays: 30,
+      auditRetentionDays: 730,
       outboxDelivery: 'continuous',
       delivery: {
         requestTimeoutMs: 15_000,

@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   'follow_up.created',
   'follow_up.due',
   'follow_up.overdue',
+  'account.erased',
   'webhook.test',
 ] as const;
 

@@ -37,6 +37,11 @@ const followUp = z.looseObject({
   status: z.string(),
 });
 
+const accountErased = z.looseObject({
+  externalId: z.string().meta({ description: 'The CRM id of the account whose data was erased here; erase it downstream too' }),
+  erasedAt: z.string(),
+});
+
 const test = z.looseObject({ subscriptionId: z.number().int(), message: z.string() });
 
 const DATA: Record<EventType, z.ZodType> = {
@@ -47,6 +52,7 @@ const DATA: Record<EventType, z.ZodType> = {
   'follow_up.created': followUp,
   'follow_up.due': followUp,
   'follow_up.overdue': followUp,
+  'account.erased': accountErased,
   'webhook.test': test,
 };
 
