@@ -47,9 +47,9 @@ create trigger audit_log_no_truncate before truncate on audit_log
 -- Columns never copied into the trail (secrets and hashes of secrets): a
 -- change shows as "[redacted: changed]".
 create function audit_redact(row_data jsonb) returns jsonb language sql immutable as $fn$
-  select coalesce(jsonb_object_agg(key, case when key = any (array['password_hash', 'key_hash', 'secret', 'previous_secret',
+  select case when row_data is null then null else coalesce(jsonb_object_agg(key, case when key = any (array['password_hash', 'key_hash', 'secret', 'previous_secret',
            'signing_secret', 'calendar_token_hash', 'id_hash', 'csrf_token', 'sso_id_token'])
-           and value <> 'null'::jsonb then '"[redacted]"'::jsonb else value end), '{}'::jsonb)
+           and value <> 'null'::jsonb then '"[redacted]"'::jsonb else value end), '{}'::jsonb) end
     from jsonb_each(row_data)
 $fn$;
 

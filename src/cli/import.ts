@@ -1,4 +1,6 @@
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { recordAudit } from '../audit/repository.js';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Kysely } from 'kysely';
@@ -91,6 +93,8 @@ export async function importCommand(args: string[], withDatabase: WithDatabase):
             rate: perSecond(counts.rows, Date.now() - started),
           }),
       });
+      // One audit entry per run (an import commits batch by batch, so the entry follows its last batch).
+      await recordAudit(db, { action: 'import.completed', targetType: 'import', targetId: kind, after: { file: basename(file), counts: imported.counts, stoppedAt: imported.stoppedAt ?? null } });
       // Tickets, surveys and contracts can be causes of follow-ups: plan them now, not at the next hour.
       const planned = PLANS_FOLLOW_UPS.includes(kind) && !imported.stoppedAt ? await planFollowUpsNow(db, createLogger('warn')) : undefined;
       return { ...imported, planned };

@@ -29,7 +29,7 @@ export async function setGroupMapping(db: Db, group: string, roles: readonly Rol
   await db
     .insertInto('sso_group_roles')
     .values({ group_name: group, roles: unique })
-    .onConflict((oc) => oc.column('group_name').doUpdateSet({ roles: unique, updated_at: sql`now()` }).where('sso_group_roles.roles', '<>', unique))
+    .onConflict((oc) => oc.column('group_name').doUpdateSet({ roles: unique, updated_at: sql`now()` }).where(sql<boolean>`sso_group_roles.roles is distinct from excluded.roles`))
     .execute();
 }
 
