@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { recordAudit } from '../audit/repository.js';
 import type { Database } from '../db/schema.js';
 import type { AuditScope } from '../http/env.js';
-import { enqueueEvent } from '../webhooks/outbound/outbox.js';
+import { enqueueEvent } from '../outbox/index.js';
 import { accountPlan, ident } from './catalogue.js';
 
 type Db = Kysely<Database>;

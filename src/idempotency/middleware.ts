@@ -5,7 +5,7 @@ import { sqlState } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
 import { sha256Hex } from '../encoding.js';
 import type { AppEnv } from '../http/env.js';
-import { DomainError } from '../http/problem.js';
+import { DomainError } from '../lib/errors.js';
 import { claimKey, findKey, saveResponse } from './repository.js';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
