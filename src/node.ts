@@ -69,7 +69,7 @@ async function main() {
     logger.info('listening', { url: `http://localhost:${info.port}`, database: database.kind });
   });
   // `npm run cli -- demo` beside this process: the embedded database serves only us (src/cli/local-admin.ts).
-  const localAdmin = database.kind === 'embedded' ? await startLocalAdmin({ dataDir: config.DATA_DIR, db: database.db, logger }) : undefined;
+  const localAdmin = database.kind === 'embedded' ? await startLocalAdmin({ dataDir: config.DATA_DIR, db: database.db, logger, dump: 'dump' in database ? (database.dump as () => Promise<Blob>) : undefined }) : undefined;
   // Scheduled jobs (src/compose/jobs.ts): each occurrence runs once across replicas.
   const jobs = startJobs(config, database.db, logger);
   // Follow-ups for what happened while no process ran, now rather than at the next hour's planning.

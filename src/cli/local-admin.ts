@@ -40,7 +40,7 @@ const sameSecret = (given: string, expected: string) => {
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
-function localAdminApp(db: Kysely<Database>, token: string, logger: Logger) {
+function localAdminApp(db: Kysely<Database>, token: string, logger: Logger, dump?: () => Promise<Blob | File>) {
   const app = new Hono();
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(async (c, next) => {
@@ -74,14 +74,21 @@ function localAdminApp(db: Kysely<Database>, token: string, logger: Logger) {
       return new Response(body, { headers: { 'content-type': 'application/x-ndjson', 'x-request-id': c.var.requestId } });
     },
   );
+  // `backup`: the service copies the database it holds (PGlite's dumpDataDir), so the copy is consistent while it runs.
+  app.post('/backup', async (c) => {
+    if (!dump) return problemResponse(c, 'not_found', 'this service has no embedded database to back up');
+    logger.info('backup requested by the CLI', { requestId: c.var.requestId });
+    const tarball = await dump();
+    return new Response(tarball.stream(), { headers: { 'content-type': 'application/gzip', 'x-request-id': c.var.requestId } });
+  });
   app.notFound((c) => problemResponse(c, 'not_found', `${c.req.method} ${c.req.path} is not a local admin command`));
   return app;
 }
 
 /** Starts the loopback listener and writes the link file; close() stops it and removes the file. */
-export async function startLocalAdmin(options: { dataDir: string; db: Kysely<Database>; logger: Logger }) {
+export async function startLocalAdmin(options: { dataDir: string; db: Kysely<Database>; logger: Logger; dump?: () => Promise<Blob | File> }) {
   const token = randomBytes(32).toString('base64url');
-  const app = localAdminApp(options.db, token, options.logger);
+  const app = localAdminApp(options.db, token, options.logger, options.dump);
   const server = serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -145,6 +152,18 @@ export async function runDemoInService(link: ServiceLink, options: DemoRunOption
       }
     }
     throw new Error('the service closed the connection before the demo finished (was it stopped?)');
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+/** Asks the service behind the link for a backup of its database; the tarball's bytes. */
+export async function backupFromService(link: ServiceLink): Promise<Uint8Array> {
+  const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  try {
+    const res = await undiciFetch(`${link.url}/backup`, { method: 'POST', headers: { authorization: `Bearer ${link.token}` }, dispatcher });
+    if (!res.ok) throw new Error(`the service refused the backup (${res.status})`);
+    return new Uint8Array(await res.arrayBuffer());
   } finally {
     await dispatcher.close();
   }

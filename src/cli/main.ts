@@ -4,6 +4,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../auth/repository.js';
 import { ConfigError, parseConfig } from '../config.js';
 import { migrate, openDatabase } from '../db/node.js';
 import { demoCommand } from './demo.js';
+import { BACKUP_USAGE, backupCommand, restoreCommand } from './backup.js';
 import { importCommand } from './import.js';
 import { PEOPLE_USAGE, peopleCommand } from '../people/cli.js';
 import { webhooksCommand } from './webhooks.js';
@@ -27,6 +28,7 @@ const USAGE = `usage: npm run cli -- <command>
 ${PROOF_USAGE}
 ${NOTIFICATIONS_USAGE}
 ${PEOPLE_USAGE}
+${BACKUP_USAGE}
 
 Uses DATABASE_URL when set, else the embedded database under DATA_DIR (./data).`;
 
@@ -97,6 +99,12 @@ async function main(argv: string[]) {
       return notificationsCommand(rest, withDatabase, (m) => new UsageError(m));
     case 'people':
       return peopleCommand(rest, withDatabase, (m) => new UsageError(m));
+    case 'backup':
+      console.log(await backupCommand(rest, parseConfig(process.env)));
+      return;
+    case 'restore':
+      console.log(await restoreCommand(rest, parseConfig(process.env)));
+      return;
     case 'backtest':
     case 'fit':
       return proofCommand(command, rest, withDatabase, (m) => new UsageError(m));

@@ -24,10 +24,12 @@ export async function openDatabase(
   const release = lockDataDir(config.DATA_DIR, options.owner ?? `npm run cli (${process.argv.slice(2).join(' ')})`);
   try {
     const { createEmbeddedDb } = await import('./embedded.js');
-    const { db, listen, close } = await createEmbeddedDb(config.DATA_DIR);
+    const { db, pg, listen, close } = await createEmbeddedDb(config.DATA_DIR);
     return {
       db,
       listen,
+      /** A consistent copy of the whole database (a gzipped tarball of the data folder), taken by PGlite while it runs. */
+      dump: () => pg.dumpDataDir('gzip'),
       close: async () => {
         await close();
         release();

@@ -126,6 +126,18 @@ export function registerSignInRoutes(web: Hono<WebEnv>, options: SignInOptions =
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isSecure(c) });
     // A single sign-on session also ends at the provider, where it supports that.
     const atProvider = idToken && options.endSessionUrl ? await options.endSessionUrl(idToken, new URL('/sign-in', c.req.url).href).catch(() => undefined) : undefined;
-    return c.redirect(atProvider ?? '/sign-in', 303);
+    if (!atProvider) return c.redirect('/sign-in', 303);
+    // A form's redirect to another site is blocked by form-action 'self': a page of ours moves on to the provider.
+    return c.html(
+      <html lang={c.var.web.locale}>
+        <head>
+          <meta http-equiv="refresh" content={`0;url=${atProvider}`} />
+          <title>{c.var.web.tr.t('nav.signOut')}</title>
+        </head>
+        <body>
+          <a href={atProvider}>{c.var.web.tr.t('nav.signOut')}</a>
+        </body>
+      </html>,
+    );
   });
 }
