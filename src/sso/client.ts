@@ -124,8 +124,10 @@ function describe(err: unknown): string {
   if (err instanceof oidc.AuthorizationResponseError) return `provider refused: ${err.error}`;
   if (err instanceof Error) {
     const code = (err as { code?: string }).code;
+    // oauth4webapi names the failed claim in `cause`, jose on the error itself.
+    const claim = (err as { claim?: unknown }).claim ?? (err.cause as { claim?: unknown } | undefined)?.claim;
     const message = err.message.replace(/\s+/g, ' ').slice(0, 200);
-    return code ? `${code}: ${message}` : message;
+    return `${code ? `${code}: ` : ''}${message}${typeof claim === 'string' ? ` (claim ${claim})` : ''}`;
   }
   return 'unexpected error';
 }

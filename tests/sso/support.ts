@@ -91,6 +91,7 @@ export async function startCraftedIssuer(appUrl: () => string) {
   await addKey('k1');
   const next: { aud?: string; expiresIn?: number } = {};
   const codes = new Map<string, { nonce: string }>();
+  let issued = 0;
   server.on('request', async (req, res) => {
     const url = new URL(req.url!, issuer);
     const json = (body: unknown, status = 200) => {
@@ -111,7 +112,7 @@ export async function startCraftedIssuer(appUrl: () => string) {
     }
     if (url.pathname === '/jwks') return json({ keys: keys.map((k) => k.jwk) });
     if (url.pathname === '/authorize') {
-      const code = `code-${codes.size + 1}`;
+      const code = `code-${++issued}`;
       codes.set(code, { nonce: url.searchParams.get('nonce')! });
       res.writeHead(302, { location: `${appUrl()}/sso/callback?code=${code}&state=${encodeURIComponent(url.searchParams.get('state')!)}` });
       return res.end();
