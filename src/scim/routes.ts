@@ -41,7 +41,7 @@ const listQuery = z.object({
   excludedAttributes: z.string().max(1000).optional(),
 });
 const oneQuery = z.object({ attributes: z.string().max(1000).optional(), excludedAttributes: z.string().max(1000).optional() });
-const idParams = z.object({ id: z.string().max(20) });
+const idParams = z.object({ id: z.string().min(1).max(20) });
 
 const nameSchema = z.looseObject({ formatted: z.string().max(500).optional(), givenName: z.string().max(200).optional(), familyName: z.string().max(200).optional() });
 const emailSchema = z.looseObject({ value: z.string().max(320), primary: z.union([z.boolean(), z.string()]).optional(), type: z.string().max(50).optional() });
