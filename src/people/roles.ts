@@ -8,7 +8,7 @@ export type Role = (typeof ROLES)[number];
 export const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
 
 /** Pages (and the permission to open them). */
-export const PAGES = ['portfolio', 'account', 'inbox', 'followups', 'dispatch', 'kpis', 'scorecards', 'admin'] as const;
+export const PAGES = ['portfolio', 'account', 'inbox', 'followups', 'dispatch', 'kpis', 'scorecards', 'proof', 'admin'] as const;
 export type Page = (typeof PAGES)[number];
 
 /** Actions beyond opening a page. */
@@ -26,6 +26,8 @@ export const PERMISSIONS: Record<Permission, readonly Role[]> = {
   dispatch: ['dispatcher', 'manager', 'admin'],
   kpis: ['manager', 'analyst', 'admin'],
   scorecards: ['analyst', 'admin'],
+  // Backtest reports: the analyst who runs them and the manager who decides on them (fits stay with edit_scorecards).
+  proof: ['manager', 'analyst', 'admin'],
   admin: ['admin'],
   pulse: ['csm', 'manager', 'admin'],
   work_alerts: ['retention', 'manager', 'admin'],

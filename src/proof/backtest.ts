@@ -7,6 +7,7 @@ import { measuredFeatures, percentileFeatures, refreshDistributions, scoringInpu
 import { measuresOf, type ScorecardDefinition } from '../scoring/scorecard.js';
 import type { Scorecard } from '../scoring/scorecards.js';
 import { scoringSelect } from '../scoring/sql.js';
+import { deciles, rocCurve } from './curves.js';
 import { loadObservations, type ObservationOptions } from './observations.js';
 
 type Db = Kysely<Database>;
@@ -88,6 +89,12 @@ export function backtestReport(definition: ScorecardDefinition, rows: BacktestRo
     };
   });
   const interval = aucInterval(auc, positives, scored.length - positives);
+  const calibration = definition.calibration;
+  const byDecile = deciles(
+    scored.map((r) => r.score!),
+    churned,
+    calibration ? (s) => 1 / (1 + Math.exp(-(calibration.intercept + calibration.slope * s))) : undefined,
+  );
   return {
     observations,
     scored: scored.length,
@@ -105,6 +112,11 @@ export function backtestReport(definition: ScorecardDefinition, rows: BacktestRo
     redVsGreenChurnRate: r4(rateAmong(bands.map((b) => b === 'red'), churned) / rateAmong(bands.map((b) => b === 'green'), churned)),
     liftTopDecile: r4(liftAtTop(risk, churned, 0.1)),
     measures,
+    /** The pictures: ROC points (false-positive rate, true-positive rate), and churn by decile of risk. */
+    roc: rocCurve(risk, churned),
+    deciles: byDecile.deciles,
+    /** Where the deciles' predicted churn comes from: the scorecard's calibration, or a logistic fit on these outcomes. */
+    predictedBy: byDecile.calibration,
   };
 }
 export type BacktestReport = ReturnType<typeof backtestReport>;

@@ -61,6 +61,23 @@ export const backtestReportSchema = z
         informative: z.boolean(),
       }),
     ),
+    roc: z.array(z.tuple([z.number(), z.number()])).optional().meta({ description: 'ROC curve: (false-positive rate, true-positive rate) points, riskiest first' }),
+    deciles: z
+      .array(
+        z.object({
+          decile: z.number().meta({ description: '1 = the riskiest tenth' }),
+          accounts: z.number(),
+          churned: z.number(),
+          predicted: z.number().meta({ description: 'Mean predicted churn probability' }),
+          observed: z.number(),
+          lift: z.number(),
+          minScore: z.number(),
+          maxScore: z.number(),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Calibration and lift: ten equal groups by score, riskiest first' }),
+    predictedBy: z.enum(['scorecard', 'fitted_here']).optional().meta({ description: "The deciles' predicted churn: the scorecard's calibration, or a logistic fit of churn on score over these outcomes" }),
   })
   .meta({ id: 'BacktestReport' });
 

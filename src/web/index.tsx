@@ -16,6 +16,7 @@ import { registerKpiPages } from './kpis/routes.js';
 import { Layout } from './layout.js';
 import { registerLiveRoutes } from './live/routes.js';
 import { registerPortfolioPages } from './portfolio/routes.js';
+import { registerProofPages } from './proof/routes.js';
 import { registerScorecardPages } from './scorecards/routes.js';
 import { registerSignInRoutes } from './sign-in/routes.js';
 
@@ -90,6 +91,7 @@ export function createWebApp(assets?: WebAssets) {
   registerFollowUpPages(pages);
   registerKpiPages(pages);
   registerScorecardPages(pages);
+  registerProofPages(pages);
   registerAdminPages(pages);
   registerLiveRoutes(pages);
 

@@ -17,6 +17,7 @@ export const MENU: MenuItem[] = [
   { page: 'dispatch', href: '/dispatch', label: 'nav.dispatch' },
   { page: 'kpis', href: '/kpis', label: 'nav.kpis' },
   { page: 'scorecards', href: '/scorecards', label: 'nav.scorecards' },
+  { page: 'proof', href: '/proof', label: 'nav.proof' },
   { page: 'admin', href: '/admin', label: 'nav.admin' },
 ];
 

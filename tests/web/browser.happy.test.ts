@@ -36,6 +36,7 @@ const pathOf = (page: AppPage) =>
     dispatch: '/dispatch',
     kpis: '/kpis',
     scorecards: '/scorecards',
+    proof: '/proof',
     admin: '/admin',
   })[page];
 
@@ -117,7 +118,7 @@ describe.skipIf(!haveChromium)('the web app in Chromium', () => {
     for (const role of ROLES) {
       const { context, page } = await signIn(role);
       const menu = await page.locator('header nav a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
-      for (const p of ['portfolio', 'inbox', 'followups', 'dispatch', 'kpis', 'scorecards', 'admin'] as const) {
+      for (const p of ['portfolio', 'inbox', 'followups', 'dispatch', 'kpis', 'scorecards', 'proof', 'admin'] as const) {
         expect(menu.includes(pathOf(p).split('?')[0]!), `${role} menu ${p}`).toBe(may([role], p));
         if (!may([role], p)) {
           const res = await page.goto(server.url + pathOf(p));
@@ -130,7 +131,7 @@ describe.skipIf(!haveChromium)('the web app in Chromium', () => {
   });
 
   it('every page passes axe-core (no serious or critical violation), stays under the script budget, and is screenshotted in both languages; 简体中文 leaves no label untranslated', async () => {
-    const pages: AppPage[] = ['portfolio', 'account', 'inbox', 'followups', 'dispatch', 'kpis', 'scorecards', 'admin'];
+    const pages: AppPage[] = ['portfolio', 'account', 'inbox', 'followups', 'dispatch', 'kpis', 'scorecards', 'proof', 'admin'];
     for (const locale of ['en-US', 'zh-CN']) {
       const { context, page } = await signIn('admin', locale);
       const bytes = scriptBytes(page);

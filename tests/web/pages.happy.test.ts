@@ -24,6 +24,7 @@ const pathOf = (page: Page) =>
     dispatch: '/dispatch',
     kpis: '/kpis',
     scorecards: '/scorecards',
+    proof: '/proof',
     admin: '/admin',
   })[page];
 
@@ -34,6 +35,7 @@ const MENU_LINKS: Partial<Record<Page, string>> = {
   dispatch: '/dispatch',
   kpis: '/kpis',
   scorecards: '/scorecards',
+  proof: '/proof',
   admin: '/admin',
 };
 

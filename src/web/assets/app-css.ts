@@ -65,6 +65,18 @@ button.secondary { background:#fff; color:var(--accent); }
 .bandbar { width:100%; height:1.1rem; border:1px solid var(--line); border-radius:4px; display:block; }
 .signin { max-width:24rem; margin:3rem auto; }
 .chart { min-height:230px; }
+svg.chart { width:100%; max-width:420px; height:auto; min-height:0; display:block; margin:.5rem 0; }
+svg.chart.wide { max-width:640px; }
+.notice.proposal h2 { margin:.1rem 0 .3rem; font-size:1.05rem; }
+dl.generic { margin:.2rem 0; }
+dl.generic > div { display:flex; gap:.5rem; }
+dl.generic dt { color:var(--muted); min-width:10rem; }
+dl.generic dd { margin:0; }
+tr.changed th { border-left:3px solid var(--accent); }
+th.group { text-align:left; background:#f8fafc; }
+input.narrow { width:6rem; }
+input.wide-input { width:100%; min-width:16rem; }
+p.row a { margin-right:.75rem; }
 .timeline { list-style:none; padding:0; margin:0; }
 .timeline li { padding:.3rem 0; border-bottom:1px solid var(--line); }
 .tag { display:inline-block; font-size:.75rem; padding:0 .4rem; border:1px solid var(--line); border-radius:4px; color:var(--muted); margin-right:.35rem; }

@@ -9,6 +9,11 @@ import { createScorecardSchema } from '../../scoring/schemas.js';
 import { activateScorecard, createScorecardVersion, findScorecard, listScorecards, type Scorecard } from '../../scoring/scorecards.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { Band, CsrfField, Layout } from '../layout.js';
+import { latestProposal, ProposalNotice } from '../proof/proposals.js';
+import { listReports } from '../../proof/reports.js';
+import { activationPage } from './activate.js';
+import { comparePage } from './compare.js';
+import { definitionFromFields, FieldEditor } from './editor.js';
 
 type Preview = Awaited<ReturnType<typeof previewScorecard>>;
 
@@ -18,19 +23,27 @@ const idParam = (c: WebContextOf) => {
   return id;
 };
 
-function parseDraft(form: Record<string, string>) {
+function parseDraft(form: Record<string, string>, base: Scorecard) {
   let definition: unknown;
-  try {
-    definition = JSON.parse(form.definition ?? '');
-  } catch (err) {
-    return { error: `JSON: ${(err as Error).message}` };
+  if (form.editor === 'fields') {
+    const read = definitionFromFields(base.definition, form);
+    if ('errors' in read) return { error: read.errors.map((e) => (e.measure ? `${e.measure}: ${e.message}` : e.message)).join('; ') };
+    definition = read.definition;
+  } else {
+    try {
+      definition = JSON.parse(form.definition ?? '');
+    } catch (err) {
+      return { error: `JSON: ${(err as Error).message}` };
+    }
   }
   const parsed = createScorecardSchema.safeParse({ segment: form.segment?.trim() ? form.segment.trim() : null, definition });
   if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   return { draft: parsed.data };
 }
 
-function ScorecardPage({ c, card, text, preview, error }: { c: WebContextOf; card: Scorecard; text: string; preview?: Preview; error?: string }) {
+type Reports = Awaited<ReturnType<typeof listReports>>;
+
+function ScorecardPage({ c, card, text, preview, error, reports, draft }: { c: WebContextOf; card: Scorecard; text: string; preview?: Preview; error?: string; reports: Reports; draft?: Scorecard['definition'] }) {
   const webc = c.var.web;
   const tr = webc.tr;
   const { t } = tr;
@@ -45,11 +58,15 @@ function ScorecardPage({ c, card, text, preview, error }: { c: WebContextOf; car
         {card.active ? t('scorecards.active') : t('scorecards.draft')} · {t('scorecards.created', { date: tr.dateTime(card.createdAt) })}
       </p>
       {!card.active && canEdit ? (
-        <form method="post" action={`/scorecards/${card.id}/activate`} class="row" data-confirm={t('scorecards.activateConfirm')}>
-          <CsrfField web={webc} />
-          <button type="submit">{t('scorecards.activate')}</button>
-        </form>
+        <p class="row">
+          <a class="button" href={`/scorecards/${card.id}/activate`}>
+            {t('scorecards.activate')}
+          </a>
+        </p>
       ) : null}
+      <p class="row">
+        <a href={`/scorecards/compare?b=${card.id}`}>{t('proof.compareVersions')}</a>
+      </p>
       {error ? (
         <p class="error-box" role="alert">
           {error}
@@ -57,29 +74,34 @@ function ScorecardPage({ c, card, text, preview, error }: { c: WebContextOf; car
       ) : null}
       <section class="panel" aria-labelledby="h-def">
         <h2 id="h-def">{t('scorecards.definition')}</h2>
-        <form method="post" action={`/scorecards/${card.id}/draft`} class="stack wide">
-          <CsrfField web={webc} />
-          <label>
-            {t('scorecards.segment')}
-            <input type="text" name="segment" value={card.segment ?? ''} readonly={!canEdit} />
-          </label>
-          <label>
-            {t('scorecards.json')}
-            <textarea name="definition" spellcheck={false} readonly={!canEdit}>
-              {text}
-            </textarea>
-          </label>
-          <div class="row">
-            <button type="submit" name="intent" value="preview" class="secondary">
-              {t('scorecards.preview')}
-            </button>
-            {canEdit ? (
-              <button type="submit" name="intent" value="save">
-                {t('scorecards.saveDraft')}
+        <FieldEditor web={webc} action={`/scorecards/${card.id}/draft`} definition={draft ?? card.definition} segment={card.segment} canEdit={canEdit} />
+        <details open={text !== JSON.stringify(card.definition, null, 2) && !draft}>
+          <summary>{t('scorecards.jsonEditor')}</summary>
+          <form method="post" action={`/scorecards/${card.id}/draft`} class="stack wide">
+            <CsrfField web={webc} />
+            <input type="hidden" name="editor" value="json" />
+            <label>
+              {t('scorecards.segment')}
+              <input type="text" name="segment" value={card.segment ?? ''} readonly={!canEdit} />
+            </label>
+            <label>
+              {t('scorecards.json')}
+              <textarea name="definition" spellcheck={false} readonly={!canEdit}>
+                {text}
+              </textarea>
+            </label>
+            <div class="row">
+              <button type="submit" name="intent" value="preview" class="secondary">
+                {t('scorecards.preview')}
               </button>
-            ) : null}
-          </div>
-        </form>
+              {canEdit ? (
+                <button type="submit" name="intent" value="save">
+                  {t('scorecards.saveDraft')}
+                </button>
+              ) : null}
+            </div>
+          </form>
+        </details>
       </section>
       {preview ? (
         <section class="panel" aria-labelledby="h-preview" data-testid="preview">
@@ -155,9 +177,37 @@ function ScorecardPage({ c, card, text, preview, error }: { c: WebContextOf; car
           </table>
         </section>
       ) : null}
-      <p class="muted">{t('scorecards.backtests')}</p>
+      <section class="panel" aria-labelledby="h-reports">
+        <h2 id="h-reports">{t('scorecards.reports')}</h2>
+        {reports.length === 0 ? (
+          <p class="muted">{t('scorecards.noReports')}</p>
+        ) : (
+          <ul data-testid="version-reports">
+            {reports.map((r) => {
+              const body = r.report as { rocAuc?: number | null; backtest?: { rocAuc?: number | null } };
+              const auc = (r.kind === 'fit' ? body.backtest?.rocAuc : body.rocAuc) ?? null;
+              return (
+                <li>
+                  <a href={`/proof/reports/${r.id}`}>{t(r.kind === 'fit' ? 'proof.fitReport' : 'proof.backtestReport', { id: r.id })}</a>{' '}
+                  <span class="muted">
+                    {t('compare.aucOf', { auc: auc === null ? '—' : auc.toFixed(3), n: tr.num((r.report as { scored?: number; backtest?: { scored?: number } }).scored ?? (r.report as { backtest?: { scored?: number } }).backtest?.scored ?? 0, 0) })} · {tr.dateTime(r.createdAt)}
+                  </span>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        <p>
+          <a href="/proof">{t('scorecards.runBacktest')}</a>
+        </p>
+      </section>
     </Layout>
   );
+}
+
+/** The stored backtests and fits of one version, newest first. */
+async function reportsOf(c: WebContextOf, scorecardId: number) {
+  return (await listReports(c.var.db, undefined, 200)).filter((r) => r.scorecardId === scorecardId).slice(0, 10);
 }
 
 export function registerScorecardPages(web: Hono<WebEnv>) {
@@ -166,10 +216,15 @@ export function registerScorecardPages(web: Hono<WebEnv>) {
     const webc = c.var.web;
     const tr = webc.tr;
     const { t } = tr;
-    const cards = await listScorecards(c.var.db);
+    const [cards, proposal] = await Promise.all([listScorecards(c.var.db), latestProposal(c.var.db)]);
     return c.html(
       <Layout web={webc} title={t('scorecards.title')} path="/scorecards" notice={noticeOf(c)}>
         <h1>{t('scorecards.title')}</h1>
+        <ProposalNotice proposal={proposal} tr={tr} />
+        <p class="row">
+          <a href="/proof">{t('scorecards.proofLink')}</a>
+          <a href="/scorecards/compare">{t('proof.compareVersions')}</a>
+        </p>
         <div class="panel">
           <table>
             <thead>
@@ -200,20 +255,26 @@ export function registerScorecardPages(web: Hono<WebEnv>) {
     );
   });
 
+  web.get('/scorecards/compare', comparePage);
+
   web.get('/scorecards/:id', async (c) => {
     requirePermission(c, 'scorecards');
     const card = await findScorecard(c.var.db, idParam(c));
     if (!card) throw new PageError(404, 'error.notFound');
-    return c.html(<ScorecardPage c={c} card={card} text={JSON.stringify(card.definition, null, 2)} />);
+    return c.html(<ScorecardPage c={c} card={card} text={JSON.stringify(card.definition, null, 2)} reports={await reportsOf(c, card.id)} />);
   });
+
+  web.get('/scorecards/:id/activate', activationPage);
 
   web.post('/scorecards/:id/draft', async (c) => {
     const person = requirePermission(c, 'scorecards');
     const card = await findScorecard(c.var.db, idParam(c));
     if (!card) throw new PageError(404, 'error.notFound');
     const form = await formOf(c);
-    const parsed = parseDraft(form);
-    if (!parsed.draft) return c.html(<ScorecardPage c={c} card={card} text={form.definition ?? ''} error={parsed.error} />, 422);
+    const parsed = parseDraft(form, card);
+    const reports = await reportsOf(c, card.id);
+    const text = form.editor === 'fields' ? JSON.stringify(parsed.draft?.definition ?? card.definition, null, 2) : (form.definition ?? '');
+    if (!parsed.draft) return c.html(<ScorecardPage c={c} card={card} text={text} error={parsed.error} reports={reports} />, 422);
     if (form.intent === 'save') {
       if (!may(person.roles, 'edit_scorecards')) throw new PageError(403, 'error.forbidden');
       try {
@@ -225,7 +286,7 @@ export function registerScorecardPages(web: Hono<WebEnv>) {
       }
     }
     const preview = await previewScorecard(c.var.db, parsed.draft.segment, parsed.draft.definition);
-    return c.html(<ScorecardPage c={c} card={card} text={form.definition ?? ''} preview={preview} />);
+    return c.html(<ScorecardPage c={c} card={card} text={text} preview={preview} reports={reports} draft={form.editor === 'fields' ? parsed.draft.definition : undefined} />);
   });
 
   web.post('/scorecards/:id/activate', async (c) => {
