@@ -8,6 +8,7 @@ import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-
 import { RESCORE_WINDOW_MS, rescoreUntil } from '../src/scoring/jobs.js';
 import { sendDigests } from '../src/notifications/digest.js';
 import { recomputeAll } from '../src/scoring/recompute.js';
+import { backfillMarked } from '../src/scoring/backfill.js';
 import type { JobCounts, JobDefinition } from '../src/jobs/types.js';
 
 /**
@@ -32,6 +33,13 @@ export const registry: readonly JobDefinition[] = [
       const result = await recomputeAll(db, undefined, raiseAlerts);
       return { accounts: result.accounts, changed: result.changed, bandChanges: result.bandChanges.length };
     },
+  },
+  {
+    name: 'backfill-history',
+    cron: '* * * * *',
+    description:
+      'Backfills the score history (daily for 90 days, weekly to a year) of accounts whose signals arrived back-dated, once no such signal has arrived for a minute; writes snapshots only, never alerts or events (docs/scoring.md).',
+    handler: async ({ db, signal }) => ({ ...(await backfillMarked(db, { signal })) }),
   },
   {
     name: 'sweep-churn-alerts',

@@ -21,6 +21,7 @@ export const MIGRATIONS = [
   '0025_web_people',
   '0030_usage_partitions',
   '0035_append_only_ingest',
+  '0050_score_history',
 ] as const;
 
 export type ReadMigrationSql = (name: string) => Promise<string>;

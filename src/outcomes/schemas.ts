@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { externalIdSchema } from '../accounts/schemas.js';
 import { keysetCursorSchema } from '../http/cursor.js';
+import { dayNotInFuture, FUTURE_MESSAGE } from '../http/schemas.js';
 
 export const OUTCOME_KINDS = ['renewed', 'churned', 'cancelled', 'downgraded'] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
@@ -14,7 +15,7 @@ export const outcomeItemSchema = z.object({
   outcomeId: z.string().min(1).max(200).refine(noNul, 'must not contain NUL characters').meta({ description: 'Unique per account; re-sending it is harmless' }),
   account: externalIdSchema,
   kind: z.enum(OUTCOME_KINDS),
-  occurredOn: z.iso.date().meta({ description: 'The renewal date, or when the customer said so if earlier' }),
+  occurredOn: z.iso.date().refine(dayNotInFuture, FUTURE_MESSAGE).meta({ description: 'The renewal date, or when the customer said so if earlier' }),
   contractId: z.string().min(1).max(200).refine(noNul, 'must not contain NUL characters').nullish(),
   arr: z.number().min(0).max(1e13).nullish(),
 });

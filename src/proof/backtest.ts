@@ -18,6 +18,8 @@ export interface BacktestRow {
   churned: boolean;
   arr: number | null;
   score: number | null;
+  /** The band the account would have shown at its instant: this scorecard's thresholds, hysteresis from the band before (as as-of scores and the history). */
+  band: Band | null;
   raw: (number | null)[];
   sub: (number | null)[];
   status: number[];
@@ -27,16 +29,19 @@ export interface BacktestRow {
  * Scores every observation (see observations.ts) with one scorecard, as of its
  * own instant, in one set-based statement, in the caller's transaction.
  * Percentile measures rank against the observations themselves; a measure
- * with one value across them carries no weight, as in a live run.
+ * with one value across them carries no weight, as in a live run and as an
+ * as-of score judges the accounts at its instant (scoring/instants.ts). The
+ * band is the one an as-of score at that instant shows: hysteresis from the
+ * stored band before it (the score history), plain where there is none.
  */
 export async function scoreObservations(trx: Db, definition: ScorecardDefinition): Promise<{ rows: BacktestRow[]; uninformative: Set<string> }> {
   const card: Scorecard = { id: 0, segment: null, version: 0, active: false, definition, createdAt: new Date(), activatedAt: null };
   await refreshDistributions(trx, percentileFeatures([card]), 'hs_distributions');
   const uninformative = await uninformativeInFeatures(trx, measuredFeatures([card]));
-  const select = scoringSelect(definition, scoringInput(card, [card], 'none'), 'hs_distributions', uninformative);
+  const select = scoringSelect(definition, scoringInput(card, [card], 'snapshot'), 'hs_distributions', uninformative);
   const { rows } = await trx.executeQuery<BacktestRow & { target_id: number }>(
     CompiledQuery.raw(
-      `select s.target_id, t.churned, t.arr, s.base as score, s.raw, s.sub, s.status
+      `select s.target_id, t.churned, t.arr, s.base as score, s.band, s.raw, s.sub, s.status
          from (${select}) s join hs_targets t using (target_id) order by s.target_id`,
       [],
     ),
@@ -51,7 +56,7 @@ export function backtestReport(definition: ScorecardDefinition, rows: BacktestRo
   const risk = scored.map((r) => -r.score!);
   const positives = churned.filter(Boolean).length;
   const auc = rocAuc(risk, churned);
-  const bands = scored.map((r) => plainBand(r.score!, definition.bands));
+  const bands = scored.map((r) => r.band ?? plainBand(r.score!, definition.bands));
   const byBand = (['green', 'yellow', 'red'] as Band[]).map((band) => {
     const members = scored.filter((_, i) => bands[i] === band);
     const lost = members.filter((r) => r.churned);

@@ -136,6 +136,7 @@ export async function getHealthHistory(db: Db, accountId: number, from: Date, to
       band: row.band as Band | null,
       previousBand: row.previous_band as Band | null,
       coverage: round(row.coverage),
+      backfilled: row.backfilled,
       changes: previous
         ? attribute(
             { card: (await card(previous.scorecard_id)).definition, stored: { score: previous.score, raw: previous.raw, sub: previous.sub, status: previous.status, pulse: previous.pulse } },

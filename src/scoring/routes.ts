@@ -9,6 +9,7 @@ import type { Router } from '../http/route.js';
 import { findAccountId } from '../accounts/repository.js';
 import { negotiateLocale } from '../i18n/index.js';
 import { addPulse, getHealth, getHealthAsOf, getHealthHistory, healthFeed } from './health.js';
+import { healthAsOfFeed } from './as-of-feed.js';
 import { previewScorecard } from './preview.js';
 import { recompute } from './recompute.js';
 import {
@@ -38,6 +39,35 @@ async function accountIdOf(c: Context<AppEnv>, externalId: string) {
   const id = await findAccountId(c.var.db, externalId);
   if (id === undefined) throw notFound(`account ${externalId}`);
   return id;
+}
+
+const FEED_COLUMNS = ['externalId', 'name', 'owner', 'segment', 'score', 'band', 'coverage', 'churnProbability', 'scorecardVersion', 'scorecardSegment'] as const;
+
+/** The bulk as-of read of GET /v1/health (see its description). */
+async function asOfFeedResponse(c: Context<AppEnv>, query: z.infer<typeof feedQuerySchema> & { as_of: string }) {
+  if (query.updated_since) {
+    throw new DomainError('validation_failed', '`updated_since` and `as_of` do not go together', {
+      errors: [{ field: 'query.updated_since', message: 'not with as_of' }],
+    });
+  }
+  // Computed pages read signals into temporary tables: the primary, not a replica.
+  const page = await healthAsOfFeed(c.var.db, {
+    at: new Date(query.as_of),
+    afterId: query.cursor?.id,
+    limit: query.limit,
+    band: query.band,
+    owner: query.owner,
+    segment: query.segment,
+  });
+  const nextCursor = page.lastId !== undefined ? encodeCursor({ seq: 0, id: page.lastId }) : null;
+  if (query.format === 'csv') {
+    return c.body(`\uFEFF${toCsv(page.items, [...FEED_COLUMNS, 'asOf'])}`, 200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'x-next-cursor': nextCursor ?? '',
+      'x-has-more': String(page.hasMore),
+    });
+  }
+  return c.json({ items: page.items, nextCursor, hasMore: page.hasMore });
 }
 
 export function registerScoringRoutes(router: Router) {
@@ -121,14 +151,16 @@ export function registerScoringRoutes(router: Router) {
       path: '/v1/health',
       scope: 'read',
       operationId: 'healthFeed',
-      summary: 'CRM sync feed: scores in the order they changed',
+      summary: 'CRM sync feed: scores in the order they changed, or every account as of a past instant',
       description:
-        'Ordered by change. Keep `nextCursor` and call again to receive only what changed since: paging while scores change never misses an account’s latest score (an account changed behind your cursor comes round again). `format=csv` returns the same page as CSV with the next cursor in the `x-next-cursor` header.',
+        'Ordered by change. Keep `nextCursor` and call again to receive only what changed since: paging while scores change never misses an account’s latest score (an account changed behind your cursor comes round again). `format=csv` returns the same page as CSV with the next cursor in the `x-next-cursor` header.\n\n' +
+        'With `as_of`: every account’s score as of that past instant, in account order (a bulk read instead of one `GET /v1/accounts/{id}/health?as_of=` per account), from the stored score history where it holds the instant (the UTC midnight ending each backfilled day) and computed set-based otherwise; the CSV starts with a UTF-8 byte order mark. A cursor belongs to the mode that issued it.',
       tags: ['health'],
       request: { query: feedQuerySchema },
       responses: { 200: { description: 'A page of scores (`format=csv`: the same page as CSV)', schema: feedSchema, also: { 'text/csv': z.string() } } },
     },
     async (c, { query }) => {
+      if (query.as_of) return asOfFeedResponse(c, { ...query, as_of: query.as_of });
       const page = await lagTolerantRead(
         c,
         (db) =>

@@ -72,6 +72,7 @@ export const historySchema = z.object({
       band,
       previousBand: band,
       coverage: z.number().nullable(),
+      backfilled: z.boolean().meta({ description: 'Scored afterwards by the history backfill from the signals as they stood then (not seen live)' }),
       changes: z.array(attributionSchema).meta({ description: 'What moved the score since the previous snapshot' }),
     }),
   ),
@@ -79,6 +80,14 @@ export const historySchema = z.object({
 
 export const feedQuerySchema = z.object({
   updated_since: z.iso.datetime({ offset: true }).optional(),
+  as_of: z.iso
+    .datetime({ offset: true })
+    .refine((s) => Date.parse(s) <= Date.now() + 60_000, 'must not be in the future')
+    .optional()
+    .meta({
+      description:
+        'Every account’s score as of this past instant, in account order (not change order): from the stored history where it holds the instant (the UTC midnights of backfilled days), else computed set-based from the signals as they stood then',
+    }),
   cursor: feedCursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(500),
   format: z.enum(['json', 'csv']).default('json'),
@@ -98,7 +107,8 @@ export const feedItemSchema = z.object({
   coverage: z.number().nullable(),
   scorecardVersion: z.number(),
   scorecardSegment: z.string().nullable(),
-  updatedAt: z.string(),
+  updatedAt: z.string().optional().meta({ description: 'The change feed: when the score last changed' }),
+  asOf: z.string().optional().meta({ description: 'With `as_of`: the instant the score is as of' }),
 });
 
 export const feedSchema = z.object({

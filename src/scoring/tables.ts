@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 import type { Timestamp } from '../db/schema.js';
 
-/** Tables of sql/0004_scoring.sql. */
+/** Tables of sql/0004_scoring.sql (and their later columns). */
 export interface ScoringTables {
   scorecards: {
     id: Generated<number>;
@@ -42,6 +42,21 @@ export interface ScoringTables {
     sub: (number | null)[];
     status: Generated<number[]>;
     pulse: number | null;
+    /** Written by the history backfill for a past day (sql/0050), not by a live run. */
+    backfilled: Generated<boolean>;
+  };
+  /** Accounts whose signals arrived back-dated, for the history backfill (sql/0050). */
+  history_backfill_marks: {
+    account_id: number;
+    since: string;
+    marked_at: Generated<Date>;
+  };
+  /** Past instants scored by the history backfill, with their no-information features (sql/0050). */
+  history_instants: {
+    as_of: Date;
+    uninformative: string[];
+    accounts: number;
+    computed_at: Generated<Date>;
   };
   feature_distributions: {
     feature: string;

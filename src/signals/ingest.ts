@@ -5,6 +5,7 @@ import { checkValue } from '../http/input.js';
 import type { Database } from '../db/schema.js';
 import { inRetriedTransaction } from '../db/transaction.js';
 import { markForRescore } from '../scoring/rescore-marks.js';
+import { markForBackfill } from '../scoring/backfill.js';
 import { recordSourceDays, resolveAccounts, type SourceDay } from './accounts.js';
 import { writeContracts } from './contracts.js';
 import {
@@ -139,7 +140,13 @@ export async function ingestBatch<T extends { account: string }>(
       if (outcome === 'created' || outcome === 'updated') touched.push(k.accountId);
     });
     await markForRescore(trx, touched);
-    await recordSourceDays(trx, known.filter((_, i) => outcomes[i] === 'created' || outcomes[i] === 'updated').map((k) => kind.sourceDay(k.item)).filter((d) => d !== null));
+    const written = known.filter((_, i) => outcomes[i] === 'created' || outcomes[i] === 'updated');
+    await recordSourceDays(trx, written.map((k) => kind.sourceDay(k.item)).filter((d) => d !== null));
+    // Back-dated signals change past scores too: the history is backfilled once they settle.
+    await markForBackfill(trx, written.flatMap((k) => {
+      const day = kind.sourceDay(k.item)?.[1];
+      return day ? [{ accountId: k.accountId, day }] : [];
+    }));
   });
 
   const summary = { created: 0, updated: 0, unchanged: 0, stale: 0, error: 0 };

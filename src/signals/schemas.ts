@@ -1,18 +1,17 @@
 import { z } from 'zod';
 import { externalIdSchema } from '../accounts/schemas.js';
+import { FUTURE_MESSAGE, notInFuture } from '../http/schemas.js';
 
 const noNul = (s: string) => !s.includes('\u0000');
 const naturalId = z.string().min(1).max(200).refine(noNul, 'must not contain NUL characters');
 const text = (max: number) => z.string().max(max).refine(noNul, 'must not contain NUL characters');
 const instant = z.iso.datetime({ offset: true });
 
-/** Signals from more than a day in the future are clock errors at the sender, not data. */
-const notInFuture = (iso: string) => !(Date.parse(iso) > Date.now() + 24 * 3600 * 1000);
 
 export const usageEventSchema = z.object({
   eventId: naturalId.meta({ description: 'Unique per account; re-sending it is harmless' }),
   account: externalIdSchema,
-  occurredAt: instant.refine(notInFuture, 'is more than a day in the future'),
+  occurredAt: instant.refine(notInFuture, FUTURE_MESSAGE),
   metric: z.string().min(1).max(100).refine(noNul, 'must not contain NUL characters').meta({ example: 'report.exported' }),
   quantity: z.number().finite().min(0).max(1e12).default(1),
   userId: text(200).min(1).nullish(),
@@ -50,7 +49,7 @@ export const surveyResponseSchema = z
     score: z.number().int(),
     comment: text(5000).nullish(),
     respondent: text(200).nullish(),
-    respondedAt: instant.refine(notInFuture, 'is more than a day in the future'),
+    respondedAt: instant.refine(notInFuture, FUTURE_MESSAGE),
   })
   .superRefine((value, ctx) => {
     const [min, max] = SURVEY_RANGES[value.kind];
@@ -75,7 +74,7 @@ export const contractSchema = z
     status: z.enum(CONTRACT_STATUSES),
     paymentStatus: z.enum(['current', 'overdue']).default('current'),
     updatedAt: instant
-      .refine(notInFuture, 'is more than a day in the future')
+      .refine(notInFuture, FUTURE_MESSAGE)
       .nullish()
       .meta({ description: 'When the contract last changed at the source: dates its history and renewal outcome (default: when received)' }),
   })

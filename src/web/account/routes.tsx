@@ -52,6 +52,33 @@ export function registerAccountPages(web: Hono<WebEnv>) {
     if (nowPoint && (points.length === 0 || nowPoint[0] > points.at(-1)![0] + 60)) points.push(nowPoint);
     else if (nowPoint && points.length) points[points.length - 1] = [points.at(-1)![0], nowPoint[1]];
     const nowS = Math.floor(now.getTime() / 1000);
+    const lastBackfilled = daily.filter((h) => h.backfilled).at(-1)?.day ?? null;
+    // What moved the score: the last week's attribution, beside the last 30 days' (each day's changes added up).
+    const monthAgo = now.getTime() - 30 * 86400e3;
+    const month = new Map<string, { label: string; month: number }>();
+    for (const item of history) {
+      if (Date.parse(item.takenAt) < monthAgo) continue;
+      for (const ch of item.changes) {
+        const seen = month.get(ch.key) ?? { label: ch.label, month: 0 };
+        seen.month += ch.delta;
+        month.set(ch.key, seen);
+      }
+    }
+    const week = new Map((health?.attribution?.changes ?? []).map((ch) => [ch.key, ch] as const));
+    const moved = [...new Set([...month.keys(), ...week.keys()])]
+      .map((key) => ({
+        key,
+        label: week.get(key)?.label ?? month.get(key)!.label,
+        week: week.get(key)?.delta ?? (health?.attribution ? 0 : null),
+        month: Math.round((month.get(key)?.month ?? 0) * 100) / 100,
+      }))
+      .filter((m) => m.month !== 0 || (m.week ?? 0) !== 0)
+      .sort((a, b) => Math.abs(b.month) - Math.abs(a.month) || Math.abs(b.week ?? 0) - Math.abs(a.week ?? 0))
+      .slice(0, 8);
+    const bandChanges = history
+      .filter((h) => h.reason === 'band_change')
+      .reverse()
+      .slice(0, 8);
     const chart = { label: t('account.score'), x: points.map((p) => p[0]), y: points.map((p) => p[1]), from: nowS - 90 * 86400, to: nowS + 3600 };
     const zh = webc.locale !== 'en';
     const sources: [MessageKey, Date | string | null][] = [
@@ -112,28 +139,44 @@ export function registerAccountPages(web: Hono<WebEnv>) {
             ) : (
               <p class="muted">{t('account.noHistory')}</p>
             )}
+            {lastBackfilled ? <p class="muted">{t('account.backfilledNote', { date: tr.date(lastBackfilled) })}</p> : null}
           </section>
           <section class="panel" aria-labelledby="h-moved" id="moved-panel" data-live-region>
             <h2 id="h-moved">{t('account.whatMoved')}</h2>
-            {health?.attribution?.changes.length ? (
+            {moved.length ? (
               <table>
                 <thead>
                   <tr>
                     <th scope="col">{t('col.measure')}</th>
-                    <th scope="col" class="num">{t('col.points')}</th>
+                    <th scope="col" class="num">{t('account.moved7')}</th>
+                    <th scope="col" class="num">{t('account.moved30')}</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {health.attribution.changes.slice(0, 8).map((ch) => (
+                  {moved.map((m) => (
                     <tr>
-                      <td>{ch.label}</td>
-                      <td class="num">{tr.delta(ch.delta)}</td>
+                      <td>{m.label}</td>
+                      <td class="num">{m.week === null ? '—' : tr.delta(m.week)}</td>
+                      <td class="num">{tr.delta(m.month)}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             ) : (
               <p class="muted">{t('account.nothingMoved')}</p>
+            )}
+            <h3 id="h-band-changes">{t('account.bandChanges')}</h3>
+            {bandChanges.length ? (
+              <ul class="timeline" aria-labelledby="h-band-changes">
+                {bandChanges.map((b) => (
+                  <li>
+                    {tr.date(b.day)}: <Band band={b.previousBand} web={webc} /> → <Band band={b.band} web={webc} />{' '}
+                    <span class="muted">{t('account.bandChangeScore', { score: tr.num(b.score) })}</span>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p class="muted">{t('account.noBandChanges')}</p>
             )}
           </section>
         </div>
