@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/schema.js';
 import { createDemoPeople, signInInstructions } from '../people/demo.js';
+import { backfillHistory } from '../scoring/backfill.js';
 import { type Counts, DEFAULT_DEMO_ACCOUNTS, DEMO_DAYS, type DemoOptions, generateDemo, isoDay } from './generate.js';
 import { settleDemo } from './settle.js';
 
@@ -42,7 +43,9 @@ export async function runDemo(db: Kysely<Database>, options: DemoRunOptions, onP
   const team = await createDemoPeople(db);
   // Scores, alerts and follow-ups now, not at the next runs of the jobs.
   const settled = await settleDemo(db);
-  return { options, result, team, settled, seconds: (Date.now() - started) / 1000 };
+  // Score history as of past days (daily for 90 days, then weekly to a year), so trends and charts work at once.
+  const history = await backfillHistory(db, { now: new Date(`${result.asOf}T00:00:00Z`) });
+  return { options, result, team, settled, history, seconds: (Date.now() - started) / 1000 };
 }
 export type DemoRun = Awaited<ReturnType<typeof runDemo>>;
 
@@ -52,7 +55,7 @@ const line = (label: string, c: Partial<Counts>) =>
     .join(', ')}`;
 
 /** What `demo` prints; throws when the generator produced invalid items. */
-export function printDemoRun({ options, result, team, settled, seconds }: DemoRun): void {
+export function printDemoRun({ options, result, team, settled, history, seconds }: DemoRun): void {
   console.log(`demo portfolio: ${options.accounts} accounts, seed ${options.seed}, ${DEMO_DAYS} days up to ${result.asOf}`);
   console.log(line('accounts', result.accounts));
   console.log(line('contracts', result.signals.contracts));
@@ -60,6 +63,7 @@ export function printDemoRun({ options, result, team, settled, seconds }: DemoRu
   console.log(line('surveys', result.signals.surveys));
   console.log(line('usage events', result.signals.usage));
   console.log(`  settled        ${settled.accountsScored} accounts scored, ${settled.openAlerts} churn alerts open, ${settled.followUps.created} follow-ups planned, ${settled.teamMembers} owners added to the team`);
+  console.log(`  history        ${history.instants} past days scored (${history.from ?? '—'} to ${history.to ?? '—'}), ${history.snapshots} snapshots, ${history.bandChanges} band changes`);
   console.log(`done in ${seconds.toFixed(1)} s`);
   console.log(signInInstructions(team));
   if (result.errors.length > 0) throw new Error(`the generator produced invalid items:\n  ${result.errors.join('\n  ')}`);

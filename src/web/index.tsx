@@ -41,6 +41,8 @@ export const PAGE_PATHS = [
   '/kpis',
   '/scorecards',
   '/scorecards/*',
+  '/proof',
+  '/proof/*',
   '/admin',
   '/admin/*',
   '/live/*',

@@ -51,7 +51,6 @@ export function BacktestView({ report, tr }: { report: StoredBacktest; tr: Trans
   const { t } = tr;
   const bandName = (b: string) => t(`band.${b}` as MessageKey);
   const deciles = report.deciles ?? [];
-  const maxArr = Math.max(1, ...report.bands.map((b) => b.arr));
   return (
     <div data-testid="backtest-report">
       <BacktestFigures report={report} tr={tr} />
@@ -113,7 +112,6 @@ export function BacktestView({ report, tr }: { report: StoredBacktest; tr: Trans
               ))}
             </tbody>
           </table>
-          {maxArr <= 1 ? null : null}
         </section>
         {deciles.length > 0 ? (
           <section class="panel" aria-labelledby="h-lift">

@@ -114,7 +114,7 @@ export function BarChart({ bars, label, yLabel, format, reference }: { bars: Bar
       {reference ? (
         <g>
           <line x1={PAD.left} y1={py(reference.value, max)} x2={PAD.left + plotW} y2={py(reference.value, max)} stroke={ACCENT} stroke-width="1" stroke-dasharray="5 3" />
-          <text x={PAD.left + plotW} y={py(reference.value, max) - 3} font-size="10" text-anchor="end" fill={ACCENT}>
+          <text x={PAD.left + 2} y={py(reference.value, max) - 3} font-size="10" text-anchor="start" fill={ACCENT}>
             {reference.label}
           </text>
         </g>
@@ -128,7 +128,7 @@ export const BAND_COLORS: Record<string, string> = { red: '#dc2626', yellow: '#c
 /** Each measure's own AUC as a bar from chance (0.5): right ranks as the scorecard assumes, left the other way. */
 export function AucBars({ rows, label }: { rows: { name: string; auc: number | null }[]; label: string }) {
   const rowH = 18;
-  const nameW = 170;
+  const nameW = 270;
   const barW = 220;
   const height = rows.length * rowH + 24;
   const x = (auc: number) => nameW + ((auc - 0.2) / 0.8) * barW;
