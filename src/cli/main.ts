@@ -18,7 +18,7 @@ const USAGE = `usage: npm run cli -- <command>
   keys revoke ID                            revoke a key
   import <usage|tickets|surveys|contracts|outcomes> FILE.csv [--create-missing-accounts] [--batch-size N]
                                             backfill signals from a CSV file (see docs/csv-import.md)
-  demo [--accounts N] [--seed S] [--as-of YYYY-MM-DD]
+  demo [--accounts N] [--seed S] [--as-of YYYY-MM-DD] [--no-history]
                                             fill the database with a generated demo portfolio (docs/demo-data.md)
   webhooks add-source NAME                  create an inbound webhook source; prints its secret once
   webhooks rotate NAME [--expire-old-hours H]

@@ -17,20 +17,22 @@ export const demoOptionsSchema = z
       .regex(/^\d{4}-\d{2}-\d{2}$/)
       .refine((d) => !Number.isNaN(Date.parse(d)) && d <= isoDay(Date.now()), 'must be a date no later than today')
       .optional(),
+    /** Backfill the score history as of past days (the longest step of a small demo). */
+    history: z.boolean().default(true),
   })
   .strict();
 export type DemoRunOptions = z.output<typeof demoOptionsSchema>;
 
-export const DEMO_USAGE = 'demo [--accounts N] [--seed S] [--as-of YYYY-MM-DD]';
+export const DEMO_USAGE = 'demo [--accounts N] [--seed S] [--as-of YYYY-MM-DD] [--no-history]';
 
 /** `demo`'s arguments; a message naming the bad option otherwise. */
 export function parseDemoArgs(args: string[]): DemoRunOptions {
-  const { values } = parseArgs({ args, options: { accounts: { type: 'string' }, seed: { type: 'string' }, 'as-of': { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { accounts: { type: 'string' }, seed: { type: 'string' }, 'as-of': { type: 'string' }, 'no-history': { type: 'boolean' } } });
   const accounts = values.accounts === undefined ? DEFAULT_DEMO_ACCOUNTS : Number(values.accounts);
   if (!Number.isInteger(accounts) || accounts < 1 || accounts > 100_000) throw new Error('--accounts must be an integer from 1 to 100000');
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
-  const parsed = demoOptionsSchema.safeParse({ accounts, seed, asOf: values['as-of'] });
+  const parsed = demoOptionsSchema.safeParse({ accounts, seed, asOf: values['as-of'], history: !values['no-history'] });
   if (!parsed.success) throw new Error('--as-of must be a date (YYYY-MM-DD) no later than today');
   return parsed.data;
 }
@@ -38,13 +40,14 @@ export function parseDemoArgs(args: string[]): DemoRunOptions {
 /** The portfolio, the web app's team and what the jobs would do next (src/demo/settle.ts), on one database. */
 export async function runDemo(db: Kysely<Database>, options: DemoRunOptions, onProgress?: DemoOptions['onProgress']) {
   const started = Date.now();
-  const result = await generateDemo(db, { ...options, onProgress });
+  const { history: withHistory, ...generate } = options;
+  const result = await generateDemo(db, { ...generate, onProgress });
   // The web app's team: one person per role (src/people/demo.ts).
   const team = await createDemoPeople(db);
   // Scores, alerts and follow-ups now, not at the next runs of the jobs.
   const settled = await settleDemo(db);
   // Score history as of past days (daily for 90 days, then weekly to a year), so trends and charts work at once.
-  const history = await backfillHistory(db, { now: new Date(`${result.asOf}T00:00:00Z`) });
+  const history = withHistory ? await backfillHistory(db, { now: new Date(`${result.asOf}T00:00:00Z`) }) : null;
   return { options, result, team, settled, history, seconds: (Date.now() - started) / 1000 };
 }
 export type DemoRun = Awaited<ReturnType<typeof runDemo>>;
@@ -63,7 +66,7 @@ export function printDemoRun({ options, result, team, settled, history, seconds 
   console.log(line('surveys', result.signals.surveys));
   console.log(line('usage events', result.signals.usage));
   console.log(`  settled        ${settled.accountsScored} accounts scored, ${settled.openAlerts} churn alerts open, ${settled.followUps.created} follow-ups planned, ${settled.teamMembers} owners added to the team`);
-  console.log(`  history        ${history.instants} past days scored (${history.from ?? '—'} to ${history.to ?? '—'}), ${history.snapshots} snapshots, ${history.bandChanges} band changes`);
+  if (history) console.log(`  history        ${history.instants} past days scored (${history.from ?? '—'} to ${history.to ?? '—'}), ${history.snapshots} snapshots, ${history.bandChanges} band changes`);
   console.log(`done in ${seconds.toFixed(1)} s`);
   console.log(signInInstructions(team));
   if (result.errors.length > 0) throw new Error(`the generator produced invalid items:\n  ${result.errors.join('\n  ')}`);

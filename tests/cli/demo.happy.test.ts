@@ -20,7 +20,7 @@ const tableCounts = () =>
   });
 
 // Each test runs the CLI in child processes, several times: slow on a busy 2-core machine.
-describe('npm run cli -- demo', { timeout: 180_000 }, () => {
+describe('npm run cli -- demo', { timeout: 420_000 }, () => {
   // Pinned, so a run that straddles midnight UTC still generates the same days twice.
   const asOf = new Date().toISOString().slice(0, 10);
 
@@ -34,8 +34,17 @@ describe('npm run cli -- demo', { timeout: 180_000 }, () => {
     // The demo settled what the jobs would do (src/demo/settle.ts): nothing is left queued for rescoring.
     expect(await t.query(async (db) => Number((await sql<{ n: string }>`select count(*) as n from rescore_queue`.execute(db)).rows[0]!.n))).toBe(0);
     expect(first.output).toMatch(/settled\s+20 accounts scored/);
+    // Two years of signals with renewal outcomes among them, and score history as of past days.
+    expect(first.output).toMatch(/history\s+\d+ past days scored/);
+    const days = await t.query(async (db) => (await sql<{ n: number }>`select count(distinct day)::int as n from health_snapshots where backfilled`.execute(db)).rows[0]!.n);
+    expect(days).toBeGreaterThan(100);
+    const span = await t.query(async (db) => (await sql<{ days: number }>`select (max(day) - min(day))::int as days from usage_daily`.execute(db)).rows[0]!.days);
+    expect(span).toBeGreaterThan(700);
+    const outcomes = await t.query(async (db) => (await sql<{ kind: string }>`select distinct kind from outcomes order by kind`.execute(db)).rows.map((r) => r.kind));
+    expect(outcomes).toContain('renewed');
 
-    const again = await t.cli('demo', '--accounts', '20', '--seed', '7', '--as-of', asOf);
+    // (the history is idempotent too, and the longest step: left out of the re-run)
+    const again = await t.cli('demo', '--accounts', '20', '--seed', '7', '--as-of', asOf, '--no-history');
     expect(again.code, again.output).toBe(0);
     for (const label of ['accounts', 'contracts', 'tickets', 'surveys', 'usage events']) {
       expect(again.output).toMatch(new RegExp(`${label}\\s+0 created, 0 updated, \\d+ unchanged`));
