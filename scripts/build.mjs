@@ -16,7 +16,7 @@ const sources = (dir) =>
 rmSync(outdir, { recursive: true, force: true });
 const started = performance.now();
 await build({
-  entryPoints: [...sources('src'), ...sources('jobs')].filter((f) => !f.endsWith('/src/worker.ts')),
+  entryPoints: sources('src').filter((f) => !f.endsWith('/src/worker.ts')),
   outdir,
   outbase: root,
   platform: 'node',

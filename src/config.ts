@@ -28,7 +28,7 @@ export const configSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
 
   // Scheduled jobs (docs/jobs.md).
-  /** Run the job scheduler (jobs/registry.ts) in this process. */
+  /** Run the job scheduler (src/compose/jobs.ts) in this process. */
   JOBS_ENABLED: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes')

@@ -1,17 +1,17 @@
 import { createApp } from './app.js';
-import { planFollowUpsNow } from './follow-ups/plan-now.js';
+import { startJobs } from './compose/node.js';
+import { planFollowUpsNow } from './compose/plan-now.js';
 import { startLocalAdmin } from './cli/local-admin.js';
 import { serveNode } from './http/node-server.js';
 import { bootstrapAdminKey } from './auth/repository.js';
 import { ConfigError, parseConfig } from './config.js';
 import { migrate, openDatabase } from './db/node.js';
 import { createPostgresDb } from './db/postgres.js';
-import { startJobScheduler } from './jobs/node.js';
 import { createLogger, errorFields } from './logger.js';
 import { nodeDocsAssets } from './system/node-assets.js';
 import { nodeWebAssets } from './web/node-assets.js';
-import { deliveryOptionsFromConfig } from './webhooks/outbound/node-destinations.js';
-import { outboxOptionsFromConfig, startOutboxWorker } from './webhooks/outbound/worker.js';
+import { deliveryOptionsFromConfig } from './outbox/node-destinations.js';
+import { outboxOptionsFromConfig, startOutboxWorker } from './outbox/worker.js';
 import { notificationDeliveryFromConfig } from './notifications/mailer.js';
 
 async function main() {
@@ -64,8 +64,8 @@ async function main() {
   });
   // `npm run cli -- demo` beside this process: the embedded database serves only us (src/cli/local-admin.ts).
   const localAdmin = database.kind === 'embedded' ? await startLocalAdmin({ dataDir: config.DATA_DIR, db: database.db, logger }) : undefined;
-  // Scheduled jobs (jobs/registry.ts): each occurrence runs once across replicas.
-  const jobs = startJobScheduler(config, database.db, logger);
+  // Scheduled jobs (src/compose/jobs.ts): each occurrence runs once across replicas.
+  const jobs = startJobs(config, database.db, logger);
   // Follow-ups for what happened while no process ran, now rather than at the next hour's planning.
   const startupPlanning = new AbortController();
   const planned = jobs ? planFollowUpsNow(database.db, logger, startupPlanning.signal).catch((err) => logger.warn('planning follow-ups at start-up failed', errorFields(err))) : undefined;

@@ -8,6 +8,7 @@ import { createPostgresDb } from './db/postgres.js';
 import { ConfigError, configFromEnv, jobSettingsFromConfig } from './jobs/environment.js';
 import type { JobSettings } from './jobs/types.js';
 import { dispatchCronTrigger } from './jobs/workers.js';
+import { registry } from './compose/jobs.js';
 import { createLogger } from './logger.js';
 import type { ExecutionContext, ScheduledController } from '@cloudflare/workers-types/latest/index.js';
 import type { Kysely } from 'kysely';
@@ -98,11 +99,12 @@ export default {
     // A bad setting throws here, naming it: the invocation fails visibly in the Worker's logs.
     const { logger, settings } = runtimeFor(env);
     logger.info('cron trigger', { cron: controller.cron, scheduledTime: controller.scheduledTime });
-    // The job registry (jobs/registry.ts), claimed exactly as on Node: one run per occurrence.
+    // The job registry (src/compose/jobs.ts), claimed exactly as on Node: one run per occurrence.
     const { db, close } = createPostgresDb({ url: connectionString(env), max: 1 });
     try {
       // Each job on its own connection, side by side (a trigger fires at most three jobs; Workers allow six connections).
       await dispatchCronTrigger(db, controller, {
+        jobs: registry,
         logger,
         settings,
         connect: () => createPostgresDb({ url: connectionString(env), max: 1 }),

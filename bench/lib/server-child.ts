@@ -8,7 +8,7 @@ import { openDatabase } from '../../src/db/node.js';
 import { createLogger } from '../../src/logger.js';
 import { recomputeDirty } from '../../src/scoring/recompute.js';
 import { compactUntil } from '../../src/signals/usage-compaction.js';
-import { startOutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { startOutboxWorker } from '../../src/outbox/worker.js';
 
 /** Entry of a child process that serves one bench target: `service` or `bare`. */
 async function start(kind: string) {
@@ -37,7 +37,7 @@ async function start(kind: string) {
  * STAND-IN FOR THE RESCORING JOB: a run of recomputeDirty(db) every `everyMs`
  * in the service process (or as soon as the previous one ends if that took
  * longer), as the brief of the latency section specifies. Each run's duration
- * and counts go to the parent over IPC. The real job (jobs/registry.ts
+ * and counts go to the parent over IPC. The real job (src/compose/jobs.ts
  * `rescore-dirty` → src/scoring/jobs.ts rescoreUntil) differs: it loops
  * recomputeDirty without pause while there is work, sleeps 1 s when the queue
  * is empty, and runs until 58 s after its occurrence (the next one takes over).

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Router } from '../http/route.js';
 import { isRejected, writeIsolated } from '../db/isolation.js';
-import { lagTolerantRead } from '../db/read-routing.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { lagTolerantRead } from '../http/read-routing.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import { encodeCursor } from '../http/cursor.js';
 import { checkValue } from '../http/input.js';
 import { archiveAccount, findAccount, listAccounts, upsertAccounts } from './repository.js';

@@ -1,10 +1,10 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import { type AlertChange, recordChanges } from './changes.js';
 import { type Alert, type AlertHistoryEntry, alertHistory, alertQuery, toAlert } from './repository.js';
-import type { Outcome } from './tables.js';
+import type { Outcome } from '../db/tables/alerts.js';
 
 type Db = Kysely<Database>;
 

@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { type EventType, enqueueEvents } from '../webhooks/outbound/index.js';
+import { type EventType, enqueueEvents } from '../outbox/index.js';
 import { EVENT_SLICE, healthPayload, loadDigests } from './digest.js';
 import { findAlertRows, toAlert } from './repository.js';
-import type { AlertAction } from './tables.js';
+import type { AlertAction } from '../db/tables/alerts.js';
 
 type Db = Kysely<Database>;
 

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { enqueueEvents } from '../webhooks/outbound/index.js';
+import { enqueueEvents } from '../outbox/index.js';
 import { type Attribution, attribute, explain, type MeasureExplanation, type StoredScore } from '../scoring/explain.js';
 import type { Band } from '../scoring/model.js';
 import { type ScorecardDefinition, scorecardDefinitionSchema } from '../scoring/scorecard.js';

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { AlertAction, AlertStatus, AssignedVia, Outcome, Resolution, Severity } from './tables.js';
+import type { AlertAction, AlertStatus, AssignedVia, Outcome, Resolution, Severity } from '../db/tables/alerts.js';
 
 type Db = Kysely<Database>;
 

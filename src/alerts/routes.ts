@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
-import { lagTolerantRead } from '../db/read-routing.js';
+import { lagTolerantRead } from '../http/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
 import type { AppEnv } from '../http/env.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { acknowledgeAlert, assignAlert, getAlert, resolveAlert, snoozeAlert } from './actions.js';
 import { addPoolMember, listPool, removePoolMember } from './pool.js';

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { DomainError } from '../http/problem.js';
+import { DomainError } from '../lib/errors.js';
 import { grants, looksLikeApiKey, type Principal, type Scope } from './keys.js';
 import { authenticateApiKey } from './repository.js';
 

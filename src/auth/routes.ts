@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notFound } from '../http/problem.js';
+import { notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { SCOPES } from './keys.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './repository.js';

@@ -6,7 +6,7 @@ import type { Database } from '../db/schema.js';
 import { type SignalName, SIGNAL_NAMES } from '../signals/ingest.js';
 import { DEFAULT_BATCH_SIZE, type ImportCounts, importCsv } from '../signals/csv-import.js';
 import { MAX_SIGNAL_BATCH } from '../signals/schemas.js';
-import { planFollowUpsNow } from '../follow-ups/plan-now.js';
+import { planFollowUpsNow } from '../compose/plan-now.js';
 import { createLogger } from '../logger.js';
 
 export const IMPORT_USAGE = 'import <usage|tickets|surveys|contracts> FILE.csv [--create-missing-accounts] [--batch-size N]';

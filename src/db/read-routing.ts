@@ -1,6 +1,4 @@
 import { type Kysely, sql } from 'kysely';
-import type { AppVariables } from '../http/env.js';
-import { errorFields } from '../logger.js';
 import { isDatabaseUnavailable, isTransientConflict, sqlState } from './errors.js';
 import type { Database } from './schema.js';
 
@@ -96,42 +94,4 @@ export interface ReadReplica {
 }
 
 /** Replica errors the primary can answer instead: unreachable, or a query cancelled by a recovery conflict (40001, 57P04). */
-const replicaFailed = (err: unknown) => isDatabaseUnavailable(err) || isTransientConflict(err) || sqlState(err) === '57P04';
-
-export interface LagTolerantOptions {
-  /**
-   * A change feed read from a cursor: when the cursor is newer than the
-   * replica's clock (it came from the primary, or a fresher replica), the
-   * primary serves the page, so a client never sees the feed go back.
-   */
-  feed?: { name: ChangeFeed; after?: number };
-}
-
-/**
- * Runs a read that tolerates a little lag on the replica when one is set and
- * fresh enough, else (and when the replica fails mid-read) on the primary.
- * Says which served it in `x-read-source`.
- */
-export async function lagTolerantRead<T>(
-  c: { var: Pick<AppVariables, 'db' | 'readReplica' | 'logger' | 'requestId'>; header(name: string, value: string): void },
-  read: (db: Kysely<Database>) => Promise<T>,
-  options: LagTolerantOptions = {},
-): Promise<T> {
-  const replica = c.var.readReplica;
-  if (replica && (await replica.monitor.usable(replica.db))) {
-    try {
-      const { feed } = options;
-      if (!feed?.after || (await feedClock(replica.db, feed.name)) >= feed.after) {
-        const value = await read(replica.db);
-        c.header('x-read-source', 'replica');
-        return value;
-      }
-    } catch (err) {
-      if (!replicaFailed(err)) throw err;
-      replica.monitor.markUnreachable();
-      c.var.logger.warn('replica read failed; read from the primary', { requestId: c.var.requestId, ...errorFields(err) });
-    }
-  }
-  c.header('x-read-source', 'primary');
-  return read(c.var.db);
-}
+export const replicaFailed = (err: unknown) => isDatabaseUnavailable(err) || isTransientConflict(err) || sqlState(err) === '57P04';

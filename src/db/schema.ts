@@ -1,11 +1,12 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AlertTables } from '../alerts/tables.js';
-import type { FollowUpTables } from '../follow-ups/tables.js';
-import type { JobTables } from '../jobs/tables.js';
-import type { NotificationTables } from '../notifications/tables.js';
-import type { PeopleTables } from '../people/tables.js';
-import type { ScoringTables } from '../scoring/tables.js';
-import type { OutboundWebhookTables } from '../webhooks/outbound/tables.js';
+import type { Timestamp } from './types.js';
+import type { AlertTables } from './tables/alerts.js';
+import type { FollowUpTables } from './tables/follow-ups.js';
+import type { JobTables } from './tables/jobs.js';
+import type { NotificationTables } from './tables/notifications.js';
+import type { PeopleTables } from './tables/people.js';
+import type { ScoringTables } from './tables/scoring.js';
+import type { OutboundWebhookTables } from './tables/webhooks.js';
 
 /**
  * The checked-in shape of the database. Keep it in step with `sql/`;
@@ -14,7 +15,6 @@ import type { OutboundWebhookTables } from '../webhooks/outbound/tables.js';
  * Both drivers are set up (src/db/types.ts) so int8 and numeric come back as
  * numbers and `date` as a `YYYY-MM-DD` string.
  */
-export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json = Record<string, unknown>;
 
 export interface ApiKeysTable {

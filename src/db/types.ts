@@ -1,3 +1,8 @@
+import type { ColumnType } from 'kysely';
+
+/** A timestamptz column: read as a Date; written as a Date or ISO text (optional where the column has a default). */
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
 /**
  * One reading of PostgreSQL values for both drivers, so code and tests never
  * see a count as a number on one and a string on the other.

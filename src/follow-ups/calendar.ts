@@ -2,7 +2,7 @@ import ical, { ICalEventStatus } from 'ical-generator';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { withAccount } from './repository.js';
-import type { FollowUpKind } from './tables.js';
+import type { FollowUpKind } from '../db/tables/follow-ups.js';
 import type { TeamMember } from './team.js';
 import { DAY, MINUTE } from './working-time.js';
 

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { enqueueEvents } from '../webhooks/outbound/index.js';
+import { enqueueEvents } from '../outbox/index.js';
 import { activePlaybooks, type Playbook } from './playbooks.js';
 import { eventPayload, type FollowUpWithAccount } from './repository.js';
 import { calendarOf, capacityOf, type MemberSettings } from './team.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { jsonb } from '../db/params.js';
 import type { Database } from '../db/schema.js';
 import { activateVersion, nextVersion, type VersionedTable } from '../db/versions.js';
-import type { FollowUpTables } from './tables.js';
+import type { FollowUpTables } from '../db/tables/follow-ups.js';
 
 type Db = Kysely<Database>;
 

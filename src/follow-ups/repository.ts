@@ -1,8 +1,8 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { enqueueEvent } from '../webhooks/outbound/index.js';
-import type { FollowUpTables, FollowUpOutcome, FollowUpStatus } from './tables.js';
+import { enqueueEvent } from '../outbox/index.js';
+import type { FollowUpTables, FollowUpOutcome, FollowUpStatus } from '../db/tables/follow-ups.js';
 import { calendarOf, memberSettings, normaliseEmail } from './team.js';
 import { isWithinWorkingHours, snapToWorkingTime } from './working-time.js';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
-import { lagTolerantRead } from '../db/read-routing.js';
+import { lagTolerantRead } from '../http/read-routing.js';
 import { inTransaction } from '../db/transaction.js';
 import { encodeCursor } from '../http/cursor.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { calendarFeed } from './calendar.js';
 import { activatePlaybook, createPlaybookVersion, findPlaybook, listPlaybooks, type Playbook } from './playbooks.js';

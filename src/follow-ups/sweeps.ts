@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { enqueueEvents } from '../webhooks/outbound/index.js';
+import { enqueueEvents } from '../outbox/index.js';
 import { eventPayload, type FollowUpWithAccount } from './repository.js';
 import { calendarOf, type MemberSettings } from './team.js';
 import { addWorkingTime } from './working-time.js';

@@ -1,7 +1,7 @@
 import { base64Url, randomBytes, sha256Hex } from '../encoding.js';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { FollowUpTables } from './tables.js';
+import type { FollowUpTables } from '../db/tables/follow-ups.js';
 import { DEFAULT_WORKING_HOURS, timeZoneOr, type WorkCalendar } from './working-time.js';
 
 type Db = Kysely<Database>;

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Playbook, Trigger } from './playbooks.js';
-import type { CauseType } from './tables.js';
+import type { CauseType } from '../db/tables/follow-ups.js';
 
 /**
  * Candidate selection: one set-based statement per playbook over all

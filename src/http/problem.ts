@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DomainError, type ErrorCode, notFound } from '../lib/errors.js';
 
-/** Stable problem codes; the `type` URI and the status follow from the code. */
+/** What each error code of src/lib/errors.ts is over HTTP: its status and title (the `type` URI follows from the code). */
 export const PROBLEMS = {
   validation_failed: { status: 400, title: 'Request failed validation' },
   malformed_request: { status: 400, title: 'Request could not be read' },
@@ -18,9 +19,13 @@ export const PROBLEMS = {
   header_fields_too_large: { status: 431, title: 'Request header fields too large' },
   internal_error: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },
-} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+} as const satisfies Record<ErrorCode, { status: ContentfulStatusCode; title: string }>;
 
-export type ProblemCode = keyof typeof PROBLEMS;
+/** The codes of src/lib/errors.ts under the name http gives them. */
+export type ProblemCode = ErrorCode;
+
+// Route modules may take DomainError from here or from src/lib/errors.ts; domain code takes it from lib.
+export { DomainError, notFound };
 
 export interface FieldError {
   /** JSON pointer-ish location: `body.items.3.email`, `query.limit`, `params.externalId`. */
@@ -43,21 +48,6 @@ export interface Problem {
 
 export const problemType = (code: ProblemCode) => `/problems/${code.replaceAll('_', '-')}`;
 
-/** A failure the caller can act on; mapped to its status by onError. */
-export class DomainError extends Error {
-  constructor(
-    readonly code: ProblemCode,
-    readonly detail: string,
-    readonly extensions: Record<string, unknown> = {},
-    /** Response headers that go with the problem (`Retry-After`, `RateLimit`…). */
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail);
-    this.name = 'DomainError';
-  }
-}
-
-export const notFound = (what: string) => new DomainError('not_found', `${what} was not found`);
 
 export function problemBody(
   c: Context,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { sqlState } from '../db/errors.js';
 import { sha256Hex } from '../encoding.js';
 import type { AppEnv } from '../http/env.js';
-import { DomainError } from '../http/problem.js';
+import { DomainError } from '../lib/errors.js';
 import { claimKey, findKey, saveResponse } from './repository.js';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;

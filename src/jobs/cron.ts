@@ -1,5 +1,5 @@
 import { Cron, CronPattern } from 'croner';
-import type { JobTrigger } from './tables.js';
+import type { JobTrigger } from '../db/tables/jobs.js';
 
 /**
  * Cron expressions of the job scheduler (five fields, or six with seconds,

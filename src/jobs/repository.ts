@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { JobRun } from './runner.js';
-import type { JobOutcome } from './tables.js';
+import type { JobOutcome } from '../db/tables/jobs.js';
 
 type Db = Kysely<Database>;
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { registry } from '../../jobs/registry.js';
 import { encodeCursor, feedCursorSchema } from '../http/cursor.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { jobSettings, replicaName } from './environment.js';
 import { lastRuns, listRuns } from './repository.js';
@@ -66,8 +65,8 @@ export const runToJson = (run: JobRun): z.infer<typeof runSchema> => ({
   error: run.error,
 });
 
-/** The job routes; `jobs` defaults to the registry (tests pass their own). */
-export function registerJobRoutes(router: Router, jobs: readonly JobDefinition[] = registry) {
+/** The job routes over `jobs`: the registry, handed over by the composition root (src/app.ts); tests pass their own. */
+export function registerJobRoutes(router: Router, jobs: readonly JobDefinition[]) {
   const tags = ['jobs'];
 
   router.route(

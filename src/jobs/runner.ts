@@ -5,7 +5,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import { retrying } from '../db/retry.js';
 import { inTransaction } from '../db/transaction.js';
 import { errorFields, type Logger } from '../logger.js';
-import type { JobOutcome, JobRunsTable, JobTrigger } from './tables.js';
+import type { JobOutcome, JobRunsTable, JobTrigger } from '../db/tables/jobs.js';
 import type { JobCounts, JobDefinition, JobSettings } from './types.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import type { DestinationCheck } from '../webhooks/outbound/destinations.js';
+import type { DestinationCheck } from '../outbox/destinations.js';
 import type { NotificationDelivery } from '../notifications/send.js';
 
 /** How the deliver-webhooks job sends: the same settings the delivery worker gets (WEBHOOK_* in config.ts). */

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import { registry } from '../../jobs/registry.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { type ClaimResult, type JobRun, runOccurrence } from './runner.js';
@@ -15,7 +14,8 @@ export interface CronTrigger {
 export interface DispatchOptions {
   logger: Logger;
   settings: JobSettings;
-  jobs?: readonly JobDefinition[];
+  /** The jobs the triggers fire: the registry (src/compose/jobs.ts), handed over by the entry. */
+  jobs: readonly JobDefinition[];
   replica?: string;
   /**
    * A database connection of its own for each job (the Worker: one client per
@@ -29,14 +29,14 @@ export interface DispatchOptions {
 const normalise = (cron: string) => cron.trim().replace(/\s+/g, ' ');
 
 /**
- * A Workers Cron Trigger: runs every registry job whose expression is the
+ * A Workers Cron Trigger: runs every job of `options.jobs` (the registry) whose expression is the
  * trigger's, for the occurrence Cloudflare scheduled (Cron Triggers fire on
  * whole minutes, so that is the granularity). The same claim as on Node
  * decides, so Node replicas and Workers may both be scheduling: each
  * occurrence still runs once. Worker-safe.
  */
 export async function dispatchCronTrigger(db: Kysely<Database>, trigger: CronTrigger, options: DispatchOptions) {
-  const jobs = (options.jobs ?? registry).filter((job) => normalise(job.cron) === normalise(trigger.cron));
+  const jobs = options.jobs.filter((job) => normalise(job.cron) === normalise(trigger.cron));
   if (jobs.length === 0) options.logger.warn('cron trigger matches no job; check wrangler.toml [triggers] crons', { cron: trigger.cron });
   const scheduledFor = new Date(Math.floor(trigger.scheduledTime / 60_000) * 60_000);
   const run = async (job: JobDefinition, on: Kysely<Database>) => {

@@ -3,7 +3,7 @@ import type { Database } from '../db/schema.js';
 import { newWebhookSecret } from '../encoding.js';
 import { normaliseEmail } from '../follow-ups/team.js';
 import { inTransaction } from '../db/transaction.js';
-import { announceDeliveries } from '../webhooks/outbound/signal.js';
+import { announceDeliveries } from '../outbox/signal.js';
 import type { ChannelKind, Language, NotificationPayload, RouteEvent, Severity } from './model.js';
 import { insertNotifications } from './outbox.js';
 

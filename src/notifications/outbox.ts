@@ -1,14 +1,14 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { newWebhookSecret } from '../encoding.js';
-import { newEventId } from '../webhooks/outbound/events.js';
-import { announceDeliveries } from '../webhooks/outbound/signal.js';
+import { newEventId } from '../outbox/events.js';
+import { announceDeliveries } from '../outbox/signal.js';
 import { type NotificationPayload, notificationEventType } from './model.js';
 
 type Db = Kysely<Database>;
 
 /**
- * Notifications go through the outbox of src/webhooks/outbound: an event
+ * Notifications go through the outbox of src/outbox: an event
  * (`notification.<kind>`, payload `{notification}`) and one delivery to the
  * channel's subscription, written in the caller's transaction. The delivery
  * worker then sends it with the outbox's retries, log, replay and disabling.

@@ -3,7 +3,7 @@ import type { Database } from '../db/schema.js';
 import { normaliseEmail } from '../follow-ups/team.js';
 import { DEFAULT_EVENTS, type Language, type PersonalEvent } from './model.js';
 import { inTransaction } from '../db/transaction.js';
-import { announceDeliveries } from '../webhooks/outbound/signal.js';
+import { announceDeliveries } from '../outbox/signal.js';
 import { emailSubscriptions } from './outbox.js';
 import { zoneOr } from './time.js';
 

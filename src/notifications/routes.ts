@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { encodeCursor, feedCursorSchema } from '../http/cursor.js';
-import { DomainError, notFound } from '../http/problem.js';
+import { DomainError, notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
-import { privateHostProblem } from '../webhooks/outbound/destinations.js';
+import { privateHostProblem } from '../outbox/destinations.js';
 import { listDeliveries, replayDelivery } from '../webhooks/outbound/repository.js';
 import { createChannel, createRoute, deleteChannel, deleteRoute, findChannel, listChannels, listRoutes, sendChannelTest, updateChannel } from './channels.js';
 import { buildDigest } from './digest.js';

@@ -4,7 +4,7 @@ import { renderEmail, renderMessage } from './templates.js';
 
 /**
  * What the outbox's delivery worker needs to send notifications
- * (src/webhooks/outbound/deliver.ts calls notificationRequest for every
+ * (src/outbox/deliver.ts calls notificationRequest for every
  * claimed delivery). Worker-safe; the mailer itself is Node-only (mailer.ts).
  */
 export interface NotificationDelivery {

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { encodeKeyset } from '../http/cursor.js';
-import type { WriteOutcome } from '../signals/ingest.js';
+import type { WriteOutcome } from '../signals/schemas.js';
 import { CHURN_KINDS, type OutcomeItem, type OutcomeKind } from './schemas.js';
 
 type Db = Kysely<Database>;

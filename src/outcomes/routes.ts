@@ -1,4 +1,4 @@
-import { lagTolerantRead } from '../db/read-routing.js';
+import { lagTolerantRead } from '../http/read-routing.js';
 import type { Router } from '../http/route.js';
 import { listOutcomes } from './repository.js';
 import { outcomeListQuerySchema, outcomeListSchema } from './schemas.js';

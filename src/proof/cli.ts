@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { DomainError } from '../http/problem.js';
+import { DomainError } from '../lib/errors.js';
 import { activeScorecards, createScorecardVersion, ensureDefaultScorecard, findScorecard } from '../scoring/scorecards.js';
 import { type BacktestReport, runBacktest } from './backtest.js';
 import { fitScorecard } from './fit.js';

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { DomainError } from '../http/problem.js';
+import { DomainError } from '../lib/errors.js';
 import { FEATURE_NAMES, FEATURES, type FeatureName, type FeatureRow } from '../scoring/features.js';
 import { type FitCandidate, FitError, type FitResult, fitMeasures } from '../scoring/learn/fit.js';
 import { measureInputs } from '../scoring/model.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { inTransaction } from '../db/transaction.js';
-import { notFound } from '../http/problem.js';
+import { notFound } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { activeScorecards, createScorecardVersion, ensureDefaultScorecard, findScorecard } from '../scoring/scorecards.js';
 import { runBacktest } from './backtest.js';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { pause } from '../jobs/pause.js';
+import { pause } from '../lib/pause.js';
 import { compactUntil } from '../signals/usage-compaction.js';
 import { type AfterScoring, recomputeDirty } from './recompute.js';
 

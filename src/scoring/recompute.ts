@@ -285,6 +285,13 @@ select (select count(*)::int from computed) as accounts,
  */
 export type AfterScoring = (trx: Db, accountIds: number[] | null, result: RecomputeResult) => Promise<void>;
 
+declare module '../http/env.js' {
+  interface AppVariables {
+    /** What runs after a recompute in a request, in its transaction: the churn-risk alerts (set by src/app.ts). */
+    afterScoring: AfterScoring;
+  }
+}
+
 export interface RecomputeOptions {
   /** Some accounts (the incremental run) or all (null). */
   accountIds: number[] | null;

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { boolArray } from '../db/params.js';
 import type { Database } from '../db/schema.js';
-import type { SignalWriter, WriteOutcome } from './ingest.js';
+import type { SignalWriter, WriteOutcome } from './schemas.js';
 import type { Contract } from './schemas.js';
 
 /**

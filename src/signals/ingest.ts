@@ -12,6 +12,7 @@ import {
   type Contract,
   contractSchema,
   type ItemOutcome,
+  type SignalWriter,
   type SurveyResponse,
   surveyResponseSchema,
   type Ticket,
@@ -25,10 +26,6 @@ import { writeUsageEvents } from './usage.js';
 import { writeOutcomes } from '../outcomes/repository.js';
 import { type OutcomeItem, outcomeItemSchema } from '../outcomes/schemas.js';
 
-export type WriteOutcome = Exclude<ItemOutcome, 'error'>;
-
-/** Writes resolved items in one statement and returns one outcome per row, in order. */
-export type SignalWriter<T> = (db: Kysely<Database>, rows: { accountId: number; item: T }[]) => Promise<WriteOutcome[]>;
 
 export interface SignalKind<T extends { account: string }> {
   name: string;

@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { externalIdSchema } from '../accounts/schemas.js';
+import type { Database } from '../db/schema.js';
 import { FUTURE_MESSAGE, notInFuture } from '../http/schemas.js';
 
 const noNul = (s: string) => !s.includes('\u0000');
@@ -97,6 +99,11 @@ export const ingestQuerySchema = z.object({
 
 export const ITEM_OUTCOMES = ['created', 'updated', 'unchanged', 'stale', 'error'] as const;
 export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
+
+export type WriteOutcome = Exclude<ItemOutcome, 'error'>;
+
+/** Writes resolved items in one statement and returns one outcome per row, in order. */
+export type SignalWriter<T> = (db: Kysely<Database>, rows: { accountId: number; item: T }[]) => Promise<WriteOutcome[]>;
 
 export const signalBatchResponseSchema = z.object({
   summary: z.record(z.enum(ITEM_OUTCOMES), z.number()),

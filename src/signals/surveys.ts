@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { SignalWriter, WriteOutcome } from './ingest.js';
+import type { SignalWriter, WriteOutcome } from './schemas.js';
 import type { SurveyResponse } from './schemas.js';
 
 /** Upserts survey responses; a re-sent identical response is `unchanged`, an edited one `updated`. */

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inRetriedTransaction } from '../db/transaction.js';
-import { pause } from '../jobs/pause.js';
+import { pause } from '../lib/pause.js';
 
 /**
  * Folds the rollup deltas ingest appended (sql/0035_append_only_ingest.sql)

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { UsageEvent } from './schemas.js';
-import type { SignalWriter } from './ingest.js';
+import type { SignalWriter } from './schemas.js';
 
 /**
  * Stores new events and appends their rollup deltas in one statement: only

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
 import { pendingMigrations } from '../db/migrations.js';
 import type { AppEnv } from '../http/env.js';
-import { DomainError } from '../http/problem.js';
+import { DomainError } from '../lib/errors.js';
 import type { Router } from '../http/route.js';
 import { webhookDocuments } from '../webhooks/outbound/payloads.js';
 

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
-import { DomainError } from '../http/problem.js';
+import { DomainError } from '../lib/errors.js';
 import { isLocale, translator } from '../i18n/index.js';
 import { homePage } from '../people/roles.js';
 import { registerAccountPages } from './account/routes.js';

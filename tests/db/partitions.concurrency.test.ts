@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maintainUsagePartitions } from '../../src/jobs/usage-partitions.js';
+import { maintainUsagePartitions } from '../../src/signals/usage-partitions.js';
 import { ingestBatch, SIGNALS } from '../../src/signals/ingest.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDb } from '../../src/db/postgres.js';
-import { dropExpiredUsagePartitions, maintainUsagePartitions } from '../../src/jobs/usage-partitions.js';
+import { dropExpiredUsagePartitions, maintainUsagePartitions } from '../../src/signals/usage-partitions.js';
 import { createTestDatabase, onServer, type TestDatabase } from '../support/db.js';
 
 let t: TestDatabase;

@@ -1,6 +1,6 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../jobs/registry.js';
+import { registry } from '../../src/compose/jobs.js';
 import { createEmbeddedDb } from '../../src/db/embedded.js';
 import { sqlMigrationProvider } from '../../src/db/migrations.js';
 import { readMigrationFile } from '../../src/db/node.js';

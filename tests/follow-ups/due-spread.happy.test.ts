@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFollowUps } from '../../src/follow-ups/planner.js';
-import { planFollowUpsNow } from '../../src/follow-ups/plan-now.js';
+import { planFollowUpsNow } from '../../src/compose/plan-now.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { accounts, member, nps } from './fixtures.js';

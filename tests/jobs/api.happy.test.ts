@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../jobs/registry.js';
+import { registry } from '../../src/compose/jobs.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;

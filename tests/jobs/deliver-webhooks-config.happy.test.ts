@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../jobs/registry.js';
+import { registry } from '../../src/compose/jobs.js';
 import { parseConfig } from '../../src/config.js';
 import { settingsFromEnv } from '../../src/jobs/environment.js';
-import { settingsFromConfig } from '../../src/jobs/node.js';
+import { settingsFromConfig } from '../../src/compose/node.js';
 import { createSubscription, enqueueEvent } from '../../src/webhooks/outbound/repository.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { Receiver } from '../webhooks/outbound-receiver.js';

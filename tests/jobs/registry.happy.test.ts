@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extraJobs, registry } from '../../jobs/registry.js';
+import { extraJobs, registry, scheduledJobs } from '../../src/compose/jobs.js';
+import { settingsFromConfig, startJobs } from '../../src/compose/node.js';
 import { createApiKey } from '../../src/auth/repository.js';
 import { parseConfig } from '../../src/config.js';
 import { compileCron, nextOccurrence } from '../../src/jobs/cron.js';
 import { settingsFromEnv } from '../../src/jobs/environment.js';
-import { scheduledJobs, settingsFromConfig, startJobScheduler } from '../../src/jobs/node.js';
 import { createSubscription, enqueueEvent } from '../../src/webhooks/outbound/repository.js';
 import { Receiver } from '../webhooks/outbound-receiver.js';
 import { checkJobs } from '../../src/jobs/scheduler.js';
@@ -109,7 +109,7 @@ describe('the job registry', () => {
     expect(settingsFromConfig(parseConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' })).delivery.checkDestination).toBeUndefined();
     expect(settingsFromConfig(parseConfig({ OUTBOX_WORKER_ENABLED: 'false' })).outboxDelivery).toBe('cron');
     // JOBS_ENABLED=false: no scheduler.
-    expect(startJobScheduler({ ...config, JOBS_ENABLED: false }, t.db, silent)).toBeUndefined();
+    expect(startJobs({ ...config, JOBS_ENABLED: false }, t.db, silent)).toBeUndefined();
   });
 });
 
@@ -217,9 +217,9 @@ describe('Workers Cron Triggers', () => {
   it('dispatches the jobs of the trigger’s expression, once per occurrence however often the trigger fires', async () => {
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     const trigger = { cron: hourly.cron, scheduledTime: minute };
-    const first = await dispatchCronTrigger(t.db, trigger, { logger: silent, settings });
+    const first = await dispatchCronTrigger(t.db, trigger, { jobs: registry, logger: silent, settings });
     expect(first.map((r) => [r.job, r.result.status])).toEqual([[hourly.name, 'ran']]);
-    const again = await dispatchCronTrigger(t.db, { ...trigger, scheduledTime: minute + 15 }, { logger: silent, settings });
+    const again = await dispatchCronTrigger(t.db, { ...trigger, scheduledTime: minute + 15 }, { jobs: registry, logger: silent, settings });
     expect(again.map((r) => [r.job, r.result.status])).toEqual([[hourly.name, 'taken']]);
     const rows = (await runsOf(t, hourly.name)).filter((r) => r.triggered_by !== 'manual');
     expect(rows).toHaveLength(1);
@@ -230,7 +230,7 @@ describe('Workers Cron Triggers', () => {
   it('an expression no job has is reported, not run', async () => {
     const warnings: string[] = [];
     const logger = { ...silent, warn: (msg: string) => void warnings.push(msg) };
-    expect(await dispatchCronTrigger(t.db, { cron: '0 0 * * *', scheduledTime: Date.now() }, { logger, settings })).toEqual([]);
+    expect(await dispatchCronTrigger(t.db, { cron: '0 0 * * *', scheduledTime: Date.now() }, { jobs: registry, logger, settings })).toEqual([]);
     expect(warnings[0]).toMatch(/matches no job/);
   });
 });

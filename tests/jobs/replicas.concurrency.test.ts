@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { registry } from '../../jobs/registry.js';
+import { registry } from '../../src/compose/jobs.js';
 import { createTestDatabase, onServer, type TestDatabase } from '../support/db.js';
 import { freePort, type Spawned, spawnTs, waitFor } from '../support/process.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { OutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { OutboxWorker } from '../../src/outbox/worker.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { ChatReceiver, member, until } from './support.js';
 

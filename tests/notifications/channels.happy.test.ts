@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, createRoute } from '../../src/notifications/channels.js';
 import { enqueueEvent } from '../../src/webhooks/outbound/repository.js';
-import { OutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { OutboxWorker } from '../../src/outbox/worker.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { account, alertOpened, attemptsOf, ChatReceiver, deliveriesOf, until } from './support.js';

@@ -5,7 +5,7 @@ import { sendDigests } from '../../src/notifications/digest.js';
 import { createMailer } from '../../src/notifications/mailer.js';
 import { savePreferences } from '../../src/notifications/preferences.js';
 import { clockText, localClock } from '../../src/notifications/time.js';
-import { OutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { OutboxWorker } from '../../src/outbox/worker.js';
 import { addSnapshot, setScore } from '../alerts/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { account, member, SmtpSink, until } from './support.js';

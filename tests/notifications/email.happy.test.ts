@@ -3,7 +3,7 @@ import { createLogger } from '../../src/logger.js';
 import { createMailer } from '../../src/notifications/mailer.js';
 import { savePreferences } from '../../src/notifications/preferences.js';
 import { enqueueEvent } from '../../src/webhooks/outbound/repository.js';
-import { OutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { OutboxWorker } from '../../src/outbox/worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { account, alertOpened, attemptsOf, deliveriesOf, member, SmtpSink, until } from './support.js';
 

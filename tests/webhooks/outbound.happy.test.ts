@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { enqueueEvent, enqueueEvents } from '../../src/webhooks/outbound/repository.js';
-import { OutboxWorker, type OutboxWorkerOptions } from '../../src/webhooks/outbound/worker.js';
+import { OutboxWorker, type OutboxWorkerOptions } from '../../src/outbox/worker.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Receiver } from './outbound-receiver.js';
 

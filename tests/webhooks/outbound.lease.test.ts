@@ -11,8 +11,8 @@ import {
   retryDelayMs,
   type RetryPolicy,
 } from '../../src/webhooks/outbound/repository.js';
-import { DEFAULT_RETRY_SCHEDULE_MS, drainOutbox } from '../../src/webhooks/outbound/worker.js';
-import { SuccessRecorder } from '../../src/webhooks/outbound/recorder.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, drainOutbox } from '../../src/outbox/worker.js';
+import { SuccessRecorder } from '../../src/outbox/recorder.js';
 import { createTestDatabase, onServer, type TestDatabase } from '../support/db.js';
 import { Receiver } from './outbound-receiver.js';
 

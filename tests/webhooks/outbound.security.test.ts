@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { resolvedAddressCheck } from '../../src/webhooks/outbound/destinations.js';
-import { dnsDestinationCheck } from '../../src/webhooks/outbound/node-destinations.js';
+import { resolvedAddressCheck } from '../../src/outbox/destinations.js';
+import { dnsDestinationCheck } from '../../src/outbox/node-destinations.js';
 import { createSubscription, enqueueEvent } from '../../src/webhooks/outbound/repository.js';
-import { drainOutbox, OutboxWorker } from '../../src/webhooks/outbound/worker.js';
+import { drainOutbox, OutboxWorker } from '../../src/outbox/worker.js';
 import { expectProblem } from '../support/problem.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { Receiver } from './outbound-receiver.js';

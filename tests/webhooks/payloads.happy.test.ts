@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepAlerts } from '../../src/alerts/evaluate.js';
 import { createLogger } from '../../src/logger.js';
-import { EVENT_TYPES } from '../../src/webhooks/outbound/events.js';
+import { EVENT_TYPES } from '../../src/outbox/events.js';
 import { createSubscription } from '../../src/webhooks/outbound/repository.js';
-import { drainOutbox } from '../../src/webhooks/outbound/worker.js';
+import { drainOutbox } from '../../src/outbox/worker.js';
 import { makeAccount, setScore, STRUGGLING } from '../alerts/fixtures.js';
 import { Contract } from '../support/contract.js';
 import { startTestServer, type TestServer } from '../support/server.js';

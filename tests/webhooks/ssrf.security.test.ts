@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPublicAddress } from '../../src/webhooks/outbound/destinations.js';
-import { pinnedFetch } from '../../src/webhooks/outbound/node-destinations.js';
+import { isPublicAddress } from '../../src/outbox/destinations.js';
+import { pinnedFetch } from '../../src/outbox/node-destinations.js';
 import { expectProblem } from '../support/problem.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 

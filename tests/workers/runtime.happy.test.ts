@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../../jobs/registry.js';
+import { registry } from '../../src/compose/jobs.js';
 import { createApiKey } from '../../src/auth/repository.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ROOT } from '../support/process.js';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { MessageKey } from '../../i18n/index.js';
 import { noticeOf, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
 import { csvLine } from '../../http/csv.js';
-import { lagTolerantRead } from '../../db/read-routing.js';
+import { lagTolerantRead } from '../../http/read-routing.js';
 import { Band, BandBar, Layout, Pager, Sparkline } from '../layout.js';
 import { BANDS, decodePortfolioCursor, type PortfolioFilter, portfolioPage, portfolioSummary, SORTS, segmentsAndOwners } from './queries.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notFound } from '../../http/problem.js';
+import { notFound } from '../../lib/errors.js';
 import type { Router } from '../../http/route.js';
 import {
   DEFAULT_ROTATION_OVERLAP_HOURS,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { EVENT_TYPES, type EventType } from './events.js';
+import { EVENT_TYPES, type EventType } from '../../outbox/events.js';
 
 /**
  * What outgoing webhooks carry, published in /openapi.json under `webhooks`

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { encodeCursor, feedCursorSchema } from '../../http/cursor.js';
-import { DomainError, notFound } from '../../http/problem.js';
+import { DomainError, notFound } from '../../lib/errors.js';
 import type { Router } from '../../http/route.js';
-import { EVENT_TYPES, FORMATS } from './events.js';
-import { privateHostProblem } from './destinations.js';
-import { type DeliveryInfo, listDeliveries } from './delivery-log.js';
-import { enqueueTestEvent, replayDelivery } from './outbox.js';
+import { EVENT_TYPES, FORMATS } from '../../outbox/events.js';
+import { privateHostProblem } from '../../outbox/destinations.js';
+import { type DeliveryInfo, listDeliveries } from '../../outbox/delivery-log.js';
+import { enqueueTestEvent, replayDelivery } from '../../outbox/outbox.js';
 import {
   createSubscription,
   deleteSubscription,

@@ -3,9 +3,9 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
 import { newWebhookSecret } from '../../encoding.js';
-import type { EventType, WebhookFormat } from './events.js';
-import { announceDeliveries } from './signal.js';
-import type { OutboundWebhookTables } from './tables.js';
+import type { EventType, WebhookFormat } from '../../outbox/events.js';
+import { announceDeliveries } from '../../outbox/signal.js';
+import type { OutboundWebhookTables } from '../../db/tables/webhooks.js';
 
 type Db = Kysely<Database>;
 type SubscriptionRow = Selectable<OutboundWebhookTables['webhook_subscriptions']>;

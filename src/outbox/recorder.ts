@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { within } from '../../db/deadline.js';
-import { retrying } from '../../db/retry.js';
-import type { Database } from '../../db/schema.js';
+import { within } from '../lib/deadline.js';
+import { retrying } from '../db/retry.js';
+import type { Database } from '../db/schema.js';
 import type { ClaimedDelivery } from './claims.js';
 import { type AttemptResult, recordSuccesses } from './results.js';
 

@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { Timestamp } from '../db/schema.js';
+import type { Timestamp } from '../types.js';
 
 /** Tables of sql/0025_web_people.sql. */
 export interface PeopleTables {

@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { Timestamp } from '../db/schema.js';
+import type { Timestamp } from '../types.js';
 
 export type AlertStatus = 'open' | 'acknowledged' | 'snoozed' | 'resolved';
 export type Severity = 'low' | 'medium' | 'high' | 'critical';

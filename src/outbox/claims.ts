@@ -1,7 +1,7 @@
 /** Claiming due deliveries for a worker, under a lease. */
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import type { NotificationFormat } from '../../notifications/model.js';
+import type { Database } from '../db/schema.js';
+import type { NotificationFormat } from '../notifications/model.js';
 import type { WebhookFormat } from './events.js';
 
 type Db = Kysely<Database>;

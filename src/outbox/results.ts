@@ -1,7 +1,7 @@
 /** Recording attempt results while the lease holds: successes in batches, failures with the retry policy. */
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../../db/schema.js';
-import { inTransaction } from '../../db/transaction.js';
+import type { Database } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import type { Lease } from './claims.js';
 import type { DeliveryStatus } from './delivery-log.js';
 import { describeDuration, type RetryPolicy, retryDelayMs } from './retry-policy.js';

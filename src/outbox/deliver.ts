@@ -2,9 +2,9 @@ import { Webhook } from 'standardwebhooks';
 import type { WebhookFormat } from './events.js';
 import type { ClaimedDelivery } from './claims.js';
 import type { AttemptResult } from './results.js';
-import { renderSlackMessage } from './slack.js';
+import { renderSlackMessage } from '../webhooks/outbound/slack.js';
 import type { DestinationCheck } from './destinations.js';
-import { type NotificationDelivery, notificationRequest } from '../../notifications/send.js';
+import { type NotificationDelivery, notificationRequest } from '../notifications/send.js';
 
 export const USER_AGENT = 'healthscore-webhooks/1';
 

@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { Timestamp } from '../../db/schema.js';
+import type { Timestamp } from '../types.js';
 
 /** Tables of sql/0005_outbound_webhooks.sql. */
 export interface OutboundWebhookTables {

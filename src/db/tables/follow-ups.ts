@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { Timestamp } from '../db/schema.js';
+import type { Timestamp } from '../types.js';
 
 export type FollowUpKind = 'call' | 'visit' | 'email' | 'qbr';
 export type FollowUpStatus = 'scheduled' | 'done' | 'cancelled' | 'missed';

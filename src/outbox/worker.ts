@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
-import { within } from '../../db/deadline.js';
-import type { Config } from '../../config.js';
-import type { Listen } from '../../db/postgres.js';
-import type { Database } from '../../db/schema.js';
-import type { Logger } from '../../logger.js';
+import { within } from '../lib/deadline.js';
+import type { Config } from '../config.js';
+import type { Listen } from '../db/postgres.js';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../logger.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, sendDelivery } from './deliver.js';
 import type { DestinationCheck } from './destinations.js';
 import { type ClaimedDelivery, claimDueDeliveries, MAX_LEASE_MS } from './claims.js';
@@ -11,7 +11,7 @@ import { type AttemptResult, type RecordOutcome, recordAttemptResult } from './r
 import type { RetryPolicy } from './retry-policy.js';
 import { SuccessRecorder, withRetries } from './recorder.js';
 import { OUTBOX_CHANNEL, onOutboxSignal } from './signal.js';
-import type { NotificationDelivery } from '../../notifications/send.js';
+import type { NotificationDelivery } from '../notifications/send.js';
 
 /**
  * Delays after failed attempts 1 to 9: the Standard Webhooks example schedule

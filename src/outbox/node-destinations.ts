@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
-import type { Config } from '../../config.js';
+import type { Config } from '../config.js';
 import { type DestinationCheck, isPublicAddress, resolvedAddressCheck } from './destinations.js';
 
 /** Resolves a host name to its addresses (node:dns by default; tests pass their own). */

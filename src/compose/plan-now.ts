@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { registry } from '../../jobs/registry.js';
+import { registry } from './jobs.js';
 import type { Database } from '../db/schema.js';
 import { jobSettings, replicaName } from '../jobs/environment.js';
 import { claimRun, executeRun } from '../jobs/runner.js';

@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
-import type { Timestamp } from '../db/schema.js';
+import type { Timestamp } from '../types.js';
 
-/** Tables of sql/0020_notifications.sql (the outbox columns it adds are in src/webhooks/outbound/tables.ts). */
+/** Tables of sql/0020_notifications.sql (the outbox columns it adds are in src/db/tables/webhooks.ts). */
 export interface NotificationTables {
   notification_channels: {
     id: Generated<number>;

@@ -1,15 +1,15 @@
 import { sql } from 'kysely';
-import { pruneExpiredKeys } from '../src/idempotency/repository.js';
-import { pruneInboundWebhookMessages } from '../src/jobs/prune.js';
-import { dropExpiredUsagePartitions, maintainUsagePartitions } from '../src/jobs/usage-partitions.js';
-import { raiseAlerts, sweepAlerts } from '../src/alerts/index.js';
-import { drainOutbox, pruneOutbox } from '../src/webhooks/outbound/index.js';
-import { escalateOverdue, markDueFollowUps, planFollowUps } from '../src/follow-ups/index.js';
-import { RESCORE_WINDOW_MS, rescoreUntil } from '../src/scoring/jobs.js';
-import { sendDigests } from '../src/notifications/digest.js';
-import { recomputeAll } from '../src/scoring/recompute.js';
-import { backfillMarked } from '../src/scoring/backfill.js';
-import type { JobCounts, JobDefinition } from '../src/jobs/types.js';
+import { pruneExpiredKeys } from '../idempotency/repository.js';
+import { pruneInboundWebhookMessages } from '../webhooks/inbound/prune.js';
+import { dropExpiredUsagePartitions, maintainUsagePartitions } from '../signals/usage-partitions.js';
+import { raiseAlerts, sweepAlerts } from '../alerts/index.js';
+import { drainOutbox, pruneOutbox } from '../outbox/index.js';
+import { escalateOverdue, markDueFollowUps, planFollowUps } from '../follow-ups/index.js';
+import { RESCORE_WINDOW_MS, rescoreUntil } from '../scoring/jobs.js';
+import { sendDigests } from '../notifications/digest.js';
+import { recomputeAll } from '../scoring/recompute.js';
+import { backfillMarked } from '../scoring/backfill.js';
+import type { JobCounts, JobDefinition } from '../jobs/types.js';
 
 /**
  * The scheduled jobs: adding one is adding an entry here (and its cron to
@@ -147,3 +147,12 @@ export const extraJobs: Readonly<Record<string, JobDefinition>> = {
     handler: async ({ db }) => ({ ...(await sendDigests(db)) }),
   },
 };
+
+/** The registry plus the extra (test/diagnostic) jobs JOBS_EXTRA names; an unknown name is an error. */
+export function scheduledJobs(extra: readonly string[]): JobDefinition[] {
+  const unknown = extra.filter((name) => !Object.hasOwn(extraJobs, name));
+  if (unknown.length > 0) {
+    throw new Error(`JOBS_EXTRA: unknown job(s) ${unknown.join(', ')}; known: ${Object.keys(extraJobs).join(', ')}`);
+  }
+  return [...registry, ...extra.map((name) => extraJobs[name]!)];
+}

@@ -1,9 +1,9 @@
 /** The outbox: events recorded with the changes they report, one delivery per subscriber; replays; pruning. */
 import { type Kysely, sql } from 'kysely';
-import { jsonb } from '../../db/params.js';
-import type { Database } from '../../db/schema.js';
-import { inTransaction } from '../../db/transaction.js';
-import { notifyForEvents } from '../../notifications/fanout.js';
+import { jsonb } from '../db/params.js';
+import type { Database } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import { notifyForEvents } from '../notifications/fanout.js';
 import { type DeliveryInfo, findDelivery } from './delivery-log.js';
 import { type EventType, isEventType, newEventId } from './events.js';
 import { announceDeliveries } from './signal.js';

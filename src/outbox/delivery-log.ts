@@ -1,6 +1,6 @@
 /** The delivery log: deliveries with their attempts, as the API and the web app show them. */
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.js';
+import type { Database } from '../db/schema.js';
 
 type Db = Kysely<Database>;
 
