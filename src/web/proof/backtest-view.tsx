@@ -70,7 +70,7 @@ export function BacktestView({ report, tr }: { report: StoredBacktest; tr: Trans
             <p class="muted">{report.predictedBy === 'scorecard' ? t('proof.predictedByScorecard') : t('proof.predictedHere')}</p>
           </section>
         ) : null}
-        <section class="panel" aria-labelledby="h-bands">
+        <section class="panel" aria-labelledby="h-bands" tabindex={0}>
           <h2 id="h-bands">{t('proof.byBand')}</h2>
           <BarChart
             label={t('proof.churnByBandLabel')}

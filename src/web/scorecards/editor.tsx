@@ -112,6 +112,8 @@ export function FieldEditor({ web, action, definition, segment, canEdit }: { web
     <form method="post" action={action} class="stack wide" data-testid="field-editor">
       <CsrfField web={web} />
       <input type="hidden" name="editor" value="fields" />
+      {/* The definition these rows number, so a re-rendered preview saves what it shows. */}
+      <input type="hidden" name="base" value={JSON.stringify(definition)} />
       <div class="filters">
         <label>
           {t('scorecards.name')}

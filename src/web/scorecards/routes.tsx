@@ -5,6 +5,7 @@ import { inTransaction } from '../../db/transaction.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { may } from '../../people/roles.js';
 import { previewScorecard } from '../../scoring/preview.js';
+import { scorecardDefinitionSchema } from '../../scoring/scorecard.js';
 import { createScorecardSchema } from '../../scoring/schemas.js';
 import { activateScorecard, createScorecardVersion, findScorecard, listScorecards, type Scorecard } from '../../scoring/scorecards.js';
 import { done, formOf, noticeOf, PageError, requirePermission, type WebContextOf, type WebEnv } from '../context.js';
@@ -26,7 +27,14 @@ const idParam = (c: WebContextOf) => {
 function parseDraft(form: Record<string, string>, base: Scorecard) {
   let definition: unknown;
   if (form.editor === 'fields') {
-    const read = definitionFromFields(base.definition, form);
+    let edited = base.definition;
+    try {
+      const sent = scorecardDefinitionSchema.safeParse(JSON.parse(form.base ?? 'null'));
+      if (sent.success) edited = sent.data;
+    } catch {
+      // no readable base: the version's own definition
+    }
+    const read = definitionFromFields(edited, form);
     if ('errors' in read) return { error: read.errors.map((e) => (e.measure ? `${e.measure}: ${e.message}` : e.message)).join('; ') };
     definition = read.definition;
   } else {
