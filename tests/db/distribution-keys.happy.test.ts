@@ -24,6 +24,7 @@ const REFERENCE: Record<string, string> = {
   follow_up_playbooks: 'a few versions per playbook, read when planning every account',
   team_members: 'the people accounts are owned by; joined to follow-ups and alerts',
   change_clocks: 'one row per change feed',
+  history_instants: 'one row per past instant the history holds, read beside per-account snapshots by as-of reads',
 };
 
 /** Never joined with per-account rows: stay on the coordinator (Citus local tables). */
@@ -49,6 +50,7 @@ const LOCAL: Record<string, string> = {
   web_sessions: 'web app sessions',
   sign_in_failures: 'sign-in throttling',
   scorecard_reports: 'backtest reports of a scorecard',
+  fit_proposals: 'a few fit proposals a week, read by the analysts',
 };
 
 /** Per-account rows without an account_id column yet: the tables are not distributable until they gain one. */
