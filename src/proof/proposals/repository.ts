@@ -69,10 +69,12 @@ export async function lastProposal(db: Db, segment: string | null) {
 
 /** Outcomes known now, how many were recorded after `since` (all when null) and how many of those were imported. */
 export async function outcomeCounts(db: Db, since: Date | null) {
+  // `since` came back through a JS Date (milliseconds); recorded_at has microseconds on the server,
+  // so compare at milliseconds or the latest outcome would count as new again.
   const { rows } = await sql<{ total: number; fresh: number; imported: number; latest: Date | null }>`
     select count(*)::int as total,
-           count(*) filter (where ${since}::timestamptz is null or recorded_at > ${since}::timestamptz)::int as fresh,
-           count(*) filter (where source = 'import' and (${since}::timestamptz is null or recorded_at > ${since}::timestamptz))::int as imported,
+           count(*) filter (where ${since}::timestamptz is null or date_trunc('milliseconds', recorded_at) > ${since}::timestamptz)::int as fresh,
+           count(*) filter (where source = 'import' and (${since}::timestamptz is null or date_trunc('milliseconds', recorded_at) > ${since}::timestamptz))::int as imported,
            max(recorded_at) as latest
       from outcomes`.execute(db);
   const r = rows[0]!;
