@@ -3,6 +3,10 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterUnavailableReason, createOwnCluster, dropStaleClusters, type OwnCluster } from '../support/pg-cluster.js';
 import { freePort, type Spawned, spawnTs, waitFor } from '../support/process.js';
+import { pause } from '../../src/lib/pause.js';
+
+/** How often /readyz is polled through the outage: paces the probe, decides nothing. */
+const READYZ_POLL_MS = 100;
 
 /**
  * #24 items 1 and 6: PostgreSQL stops (a crash stop) under concurrent requests
@@ -136,7 +140,7 @@ describe.skipIf(skipReason !== undefined)('PostgreSQL stops under load', () => {
         const phase = outage as 'before' | 'during' | 'after';
         if (phase !== 'before') readyz[phase].push(res?.status ?? 0);
         await res?.body?.cancel();
-        await new Promise((r) => setTimeout(r, 100));
+        await pause(READYZ_POLL_MS);
       }
     })();
 
